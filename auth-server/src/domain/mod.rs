@@ -1,0 +1,9 @@
+//! Validated values: each type can only hold what the rules allow.
+
+mod grant_type;
+mod password;
+mod username;
+
+pub use grant_type::{GrantType, GrantTypes, UnknownGrantType};
+pub use password::{Password, PasswordPolicyError};
+pub use username::{Username, UsernameError};

@@ -1,0 +1,19 @@
+//! The auth server as a library: `main.rs` only parses the command line and
+//! calls in here, so tests can start the real server in process.
+
+pub mod cli;
+pub mod clients;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod domain;
+pub mod form;
+pub mod grants;
+pub mod keys;
+pub mod oauth_error;
+pub mod passwords;
+pub mod report;
+pub mod routes;
+pub mod startup;
+pub mod storage;
+pub mod tokens;

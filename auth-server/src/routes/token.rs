@@ -1,0 +1,102 @@
+//! `POST /oauth/token` (RFC 6749 §3.2).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::clients::{self, Client, ClientCredentials};
+use crate::domain::Password;
+use crate::form::Form;
+use crate::grants::{self, GrantError, PasswordRequest, RefreshRequest};
+use crate::oauth_error::{ErrorCode, OAuthError, no_store};
+use crate::startup::AppState;
+use crate::storage;
+use crate::tokens::RefreshToken;
+
+/// The token endpoint: parses the form, authenticates the client, and
+/// dispatches on `grant_type`.
+pub async fn token(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    if !is_form_urlencoded(&req) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "the request body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let mut form = Form::parse(&body)?;
+    let grant_type = form.take("grant_type").ok_or_else(|| {
+        OAuthError::new(ErrorCode::InvalidRequest, "missing parameter: grant_type")
+    })?;
+
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or_default());
+    let credentials = clients::extract_credentials(
+        authorization,
+        form.get("client_id"),
+        form.get("client_secret"),
+    )?;
+    let client = authenticate(&state, credentials).await?;
+
+    let ctx = &state.grants;
+    let response = match grant_type.as_str() {
+        "password" => {
+            let request = PasswordRequest {
+                username: required(&mut form, "username")?,
+                password: Password::new(required(&mut form, "password")?),
+                scope: form.take("scope"),
+            };
+            grants::password(ctx, &client, request).await?
+        }
+        "refresh_token" => {
+            let request = RefreshRequest {
+                refresh_token: RefreshToken::from_presented(required(&mut form, "refresh_token")?),
+                scope: form.take("scope"),
+            };
+            grants::refresh(ctx, &client, request).await?
+        }
+        "client_credentials" => grants::client_credentials(ctx, &client, form.get("scope")).await?,
+        _ => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "supported grant types: password, refresh_token, client_credentials",
+            ));
+        }
+    };
+    Ok(no_store(&mut HttpResponse::Ok()).json(response))
+}
+
+/// Looks the client up and checks its credentials.
+async fn authenticate(
+    state: &AppState,
+    credentials: ClientCredentials,
+) -> Result<Client, OAuthError> {
+    let id = credentials.client_id().to_owned();
+    let row = storage::run(&state.grants.pool, move |conn| {
+        storage::clients::find(conn, &id)
+    })
+    .await?;
+    Ok(clients::authenticate(row, &credentials)?)
+}
+
+fn required(form: &mut Form, name: &'static str) -> Result<String, GrantError> {
+    form.take(name)
+        .ok_or_else(|| GrantError::InvalidRequest(format!("missing parameter: {name}").into()))
+}
+
+/// Whether the media type is `application/x-www-form-urlencoded`, whatever
+/// its parameters (`; charset=UTF-8`) or letter case.
+fn is_form_urlencoded(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}

@@ -1,0 +1,22 @@
+//! The storage layer: plain functions over a [`DbConnection`], grouped by
+//! table. The same functions serve SQLite and PostgreSQL. Callers outside
+//! this module never build queries.
+//!
+//! Times are integer Unix seconds, passed in by the caller (`now`), so tests
+//! can move the clock without sleeping.
+
+pub mod clients;
+mod error;
+mod pool;
+pub mod refresh_tokens;
+pub mod schema;
+pub mod signing_keys;
+mod url;
+pub mod users;
+
+pub use error::StorageError;
+pub use pool::{
+    ConnectionManager, DbConnection, DbPool, PoolSettings, PooledDb, connect, ping, run,
+    run_migrations,
+};
+pub use url::{DatabaseUrl, DatabaseUrlError};

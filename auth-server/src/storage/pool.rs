@@ -1,0 +1,195 @@
+//! Connections and the pool: one connection type for both backends, a pool
+//! manager that picks the backend from the URL, and the per-connection
+//! SQLite settings.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::{DatabaseUrl, StorageError};
+
+/// One connection type over both backends, so every query function in this
+/// module is written once. diesel's `MultiConnection` derive generates the
+/// dispatch; the query subset both backends share is all we need.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// An embedded SQLite database file.
+    Sqlite(SqliteConnection),
+    /// A PostgreSQL server.
+    Pg(PgConnection),
+}
+
+impl std::fmt::Debug for DbConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite(_) => "DbConnection::Sqlite",
+            Self::Pg(_) => "DbConnection::Pg",
+        })
+    }
+}
+
+/// The connection pool shared by the HTTP workers and the CLI.
+pub type DbPool = Pool<ConnectionManager>;
+
+/// A connection checked out of [`DbPool`].
+pub type PooledDb = PooledConnection<ConnectionManager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Where the database is.
+    pub url: DatabaseUrl,
+    /// Most connections the pool holds.
+    pub max_size: u32,
+    /// How long a checkout waits before the request fails with 503. Short,
+    /// so a dead database answers fast instead of piling up requests.
+    pub checkout_timeout: Duration,
+}
+
+/// Opens connections for r2d2. diesel's own `ConnectionManager` would call
+/// the derived `DbConnection::establish`, which tries each backend in turn and
+/// drops their errors: a mistyped PostgreSQL URL could silently become a
+/// SQLite file of that name. This manager dispatches on the parsed URL and
+/// keeps the real error.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    /// A manager for `url`.
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+
+    /// Opens one connection, outside any pool (the CLI and tests use this).
+    pub fn establish(url: &DatabaseUrl) -> diesel::ConnectionResult<DbConnection> {
+        match url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)?;
+                // Also applied by the pool customizer; repeated here for
+                // connections opened without a pool.
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
+        }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                SqliteConnection::establish(path).map(DbConnection::Sqlite)
+            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
+        }
+        .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// WAL lets readers work while a writer commits; the busy timeout makes a
+/// writer wait for the lock instead of failing at once; foreign keys are off
+/// by default in SQLite; `synchronous=FULL` makes a committed rotation
+/// survive a power loss (WAL's default, NORMAL, may lose the last commits).
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                              PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
+
+/// Applies [`SQLITE_PRAGMAS`] to every SQLite connection the pool opens:
+/// these are per-connection settings, so setting them once is not enough.
+#[derive(Debug, Clone, Copy)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        match conn {
+            DbConnection::Sqlite(conn) => conn
+                .batch_execute(SQLITE_PRAGMAS)
+                .map_err(diesel::r2d2::Error::QueryError),
+            DbConnection::Pg(_) => Ok(()),
+        }
+    }
+}
+
+/// Builds the pool and runs the embedded migrations. Blocking: call it from
+/// a blocking thread or before the async runtime serves requests.
+pub fn connect(settings: &PoolSettings) -> Result<DbPool, StorageError> {
+    let pool = Pool::builder()
+        .max_size(settings.max_size)
+        // Keep one connection open, not `max_size`: start-up stays fast and
+        // idle instances hold few PostgreSQL connections.
+        .min_idle(Some(1))
+        .connection_timeout(settings.checkout_timeout)
+        .connection_customizer(Box::new(SqlitePragmas))
+        .build(ConnectionManager::new(settings.url.clone()))?;
+    let mut conn = pool.get()?;
+    if let Err(first) = run_migrations(&mut conn) {
+        // Two instances starting together race to create the same tables;
+        // the loser fails once, then finds the work done.
+        log::warn!("migrations failed, retrying once: {first}");
+        run_migrations(&mut conn)?;
+    }
+    drop(conn);
+    Ok(pool)
+}
+
+/// Brings the schema up to date. Each backend has its own SQL files, so the
+/// harness runs on the inner connection.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<(), StorageError> {
+    let applied = match conn {
+        DbConnection::Sqlite(conn) => conn
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len()),
+        DbConnection::Pg(conn) => conn
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+    }
+    .map_err(StorageError::Unexpected)?;
+    if applied > 0 {
+        log::info!("applied {applied} database migration(s)");
+    }
+    Ok(())
+}
+
+/// Runs `f` with a pooled connection on a blocking thread, so neither the
+/// pool checkout (which may wait up to its timeout) nor the query stalls an
+/// async worker. (`actix_web::web::block` is the same tokio blocking pool;
+/// calling tokio directly keeps this layer free of HTTP types.)
+pub async fn run<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<StorageError> + Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().map_err(StorageError::from)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| E::from(StorageError::unexpected(e)))?
+}
+
+/// Whether the database answers a trivial query: the readiness check.
+pub fn ping(conn: &mut DbConnection) -> Result<(), StorageError> {
+    conn.batch_execute("SELECT 1").map_err(StorageError::from)
+}

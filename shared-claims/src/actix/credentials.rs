@@ -1,0 +1,99 @@
+//! Reading the bearer token out of the `Authorization` header (RFC 6750 §2.1).
+
+use actix_web::HttpRequest;
+use actix_web::http::header::AUTHORIZATION;
+
+use super::BearerError;
+
+/// The token of `Authorization: Bearer <token>`.
+///
+/// No header, or a header with another scheme, is [`BearerError::MissingToken`]
+/// (the client sent no bearer credentials). A `Bearer` header that breaks the
+/// grammar `"Bearer" 1*SP b64token` is [`BearerError::InvalidRequest`], as is
+/// more than one `Authorization` header. Only the header is read: RFC 6750's
+/// form-body and query-string methods leak tokens into logs and are not
+/// supported.
+pub(super) fn bearer_token(req: &HttpRequest) -> Result<String, BearerError> {
+    let mut values = req.headers().get_all(AUTHORIZATION);
+    let Some(value) = values.next() else {
+        return Err(BearerError::MissingToken);
+    };
+    if values.next().is_some() {
+        return Err(BearerError::InvalidRequest(
+            "more than one Authorization header",
+        ));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| BearerError::InvalidRequest("the Authorization header is not ASCII"))?;
+    parse_bearer(value).map(str::to_owned)
+}
+
+fn parse_bearer(value: &str) -> Result<&str, BearerError> {
+    let value = value.trim_matches(|c| c == ' ' || c == '\t');
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    // Auth scheme names are case-insensitive (RFC 7235 §2.1).
+    if !scheme.eq_ignore_ascii_case("Bearer") {
+        return Err(BearerError::MissingToken);
+    }
+    let token = rest.trim_start_matches(' ');
+    if token.is_empty() {
+        return Err(BearerError::InvalidRequest(
+            "the Bearer credentials are empty",
+        ));
+    }
+    if !is_b64token(token) {
+        return Err(BearerError::InvalidRequest(
+            "the Bearer credentials are not one b64token",
+        ));
+    }
+    Ok(token)
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_bearer_grammar_in_any_case() {
+        assert_eq!(parse_bearer("Bearer abc.def-_~+/=="), Ok("abc.def-_~+/=="));
+        assert_eq!(parse_bearer("bearer abc"), Ok("abc"));
+        assert_eq!(parse_bearer("BEARER  abc"), Ok("abc"));
+    }
+
+    #[test]
+    fn another_scheme_is_no_bearer_token() {
+        assert_eq!(
+            parse_bearer("Basic dXNlcjpwYXNz"),
+            Err(BearerError::MissingToken)
+        );
+        assert_eq!(parse_bearer("Bearerabc"), Err(BearerError::MissingToken));
+        assert_eq!(parse_bearer(""), Err(BearerError::MissingToken));
+    }
+
+    #[test]
+    fn a_broken_bearer_header_is_an_invalid_request() {
+        for value in [
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "Bearer a\"b",
+            "Bearer ===",
+            "Bearer a=b",
+        ] {
+            assert!(
+                matches!(parse_bearer(value), Err(BearerError::InvalidRequest(_))),
+                "{value:?}"
+            );
+        }
+    }
+}
