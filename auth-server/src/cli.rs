@@ -8,7 +8,7 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::config::{ServeConfig, default_parallelism};
-use crate::domain::GrantType;
+use crate::domain::{GrantType, SigningAlg};
 use crate::storage::{DatabaseUrl, PoolSettings};
 
 /// OAuth 2.0 authorization server: issues Ed25519-signed JWT access tokens
@@ -43,7 +43,9 @@ pub struct DatabaseArgs {
     #[arg(long, env = "AUTH_DB_POOL_SIZE", default_value_t = 10, global = true)]
     pub db_pool_size: u32,
     /// How long a request waits for a database connection before failing
-    /// with 503 temporarily_unavailable.
+    /// with 503 temporarily_unavailable (Retry-After). Also bounds opening a
+    /// PostgreSQL connection (libpq connect_timeout, at least 2s, unless the
+    /// URL sets one).
     #[arg(long, env = "AUTH_DB_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration, global = true)]
     pub db_timeout: Duration,
 }
@@ -97,6 +99,24 @@ pub struct ServeArgs {
     /// (never later than the family's absolute lifetime).
     #[arg(long, env = "AUTH_REFRESH_IDLE_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
     pub refresh_idle_ttl: Duration,
+    /// Reuse grace window (0s: off). For this long after a refresh token
+    /// was rotated, presenting it again is not treated as theft but answered
+    /// with a fresh pair in the same family (the previously issued successor
+    /// is revoked), for clients whose refresh response got lost. Only the
+    /// immediate predecessor of the family's live token qualifies, at most
+    /// --refresh-reuse-grace-max times; anything older or later is reuse and
+    /// revokes the family. Trade-off: within the window a stolen token that
+    /// was just rotated still works once or twice, so keep it to seconds.
+    #[arg(long, env = "AUTH_REFRESH_REUSE_GRACE", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub refresh_reuse_grace: Duration,
+    /// How many times one rotated refresh token may be replayed within the
+    /// reuse grace window.
+    #[arg(long, env = "AUTH_REFRESH_REUSE_GRACE_MAX", default_value_t = 2)]
+    pub refresh_reuse_grace_max: u32,
+    /// Algorithm of the signing key generated when none exists (the first
+    /// start): EdDSA, ES256 or RS256. Later keys: `keys rotate --alg`.
+    #[arg(long, env = "AUTH_SIGNING_ALG", default_value = "EdDSA")]
+    pub signing_alg: SigningAlg,
     /// Serve POST /users (self-service registration). The variable takes
     /// true/false, 1/0, yes/no, on/off.
     #[arg(long, env = "AUTH_ALLOW_REGISTRATION", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
@@ -111,6 +131,11 @@ pub struct ServeArgs {
     /// rotation made elsewhere.
     #[arg(long, env = "AUTH_KEY_REFRESH_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration)]
     pub key_refresh_interval: Duration,
+    /// After SIGTERM: stop accepting connections, and give requests in
+    /// flight this long to finish (rounded up to whole seconds) before
+    /// cutting them off. SIGINT stops at once.
+    #[arg(long, env = "AUTH_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_timeout: Duration,
 }
 
 impl ServeArgs {
@@ -123,10 +148,14 @@ impl ServeArgs {
             access_ttl: self.access_ttl,
             refresh_ttl: self.refresh_ttl,
             refresh_idle_ttl: self.refresh_idle_ttl,
+            refresh_reuse_grace: self.refresh_reuse_grace,
+            refresh_reuse_grace_max: self.refresh_reuse_grace_max,
+            signing_alg: self.signing_alg,
             allow_registration: self.allow_registration,
             password_workers: self.password_workers.unwrap_or_else(default_parallelism),
             http_workers: self.http_workers,
             key_refresh_interval: self.key_refresh_interval,
+            shutdown_timeout: self.shutdown_timeout,
         }
     }
 }
@@ -142,6 +171,24 @@ pub enum UsersCommand {
         /// on the command line would show up in `ps` and shell history).
         #[arg(long, required = true)]
         password_stdin: bool,
+    },
+    /// Disable a user: no more logins or refreshes, and every session
+    /// (token family) is revoked at once. Access tokens already issued stay
+    /// valid until they expire (they are self-contained JWTs).
+    Disable {
+        /// Username.
+        name: String,
+    },
+    /// Enable a disabled user again (revoked sessions stay revoked).
+    Enable {
+        /// Username.
+        name: String,
+    },
+    /// List a user's active sessions: token family id, client, scope,
+    /// created, last refresh, expiry.
+    Sessions {
+        /// Username.
+        name: String,
     },
 }
 
@@ -178,11 +225,32 @@ pub struct ClientAddArgs {
 /// `keys` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// List signing keys: kid, alg, created, state (active/published/retired).
+    /// List signing keys: kid, alg, created, activates, retires, and state
+    /// (pending, active, published = verify-only, retired).
     List,
-    /// Add a new Ed25519 key that becomes the signing key; older keys stay
-    /// published. Running servers switch within --key-refresh-interval.
-    Rotate,
+    /// Rotate without downtime: publish a new key at once, sign with it
+    /// after --activation-delay, and retire the older keys --retire-after
+    /// later, when every token they signed has expired.
+    Rotate(KeysRotateArgs),
+}
+
+/// `keys rotate` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct KeysRotateArgs {
+    /// Algorithm of the new key: EdDSA, ES256 or RS256.
+    #[arg(long, default_value = "EdDSA")]
+    pub alg: SigningAlg,
+    /// Time between publishing the new key and signing with it. Must exceed
+    /// how long resource servers cache the JWKS (their refresh interval,
+    /// 5m by default), so none sees a token from a key it has not fetched.
+    #[arg(long, env = "AUTH_KEY_ACTIVATION_DELAY", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub activation_delay: Duration,
+    /// How long the older keys stay published after the new one starts
+    /// signing. Must exceed the servers' --access-ttl plus their
+    /// --key-refresh-interval, so every token an old key signed has expired
+    /// before verifiers forget the key.
+    #[arg(long, env = "AUTH_KEY_RETIRE_AFTER", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub retire_after: Duration,
 }
 
 #[cfg(test)]

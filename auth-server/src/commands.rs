@@ -15,11 +15,12 @@ use crate::config::ServeConfig;
 use crate::domain::{
     GrantType, GrantTypes, Password, PasswordPolicyError, Username, UsernameError,
 };
-use crate::keys::{self, KeyError};
+use crate::admin;
+use crate::keys::KeyError;
 use crate::passwords::{self, HashError};
 use crate::startup::Application;
 use crate::storage::clients::ClientRow;
-use crate::storage::{self, DbConnection, StorageError};
+use crate::storage::{self, StorageError};
 
 /// Why a command failed. Messages are for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -102,17 +103,21 @@ fn open(database: &DatabaseArgs) -> Result<storage::PooledDb, CommandError> {
     Ok(pool.get().map_err(StorageError::from)?)
 }
 
-/// `users add NAME --password-stdin`.
+/// `users add NAME --password-stdin`; the other `users` commands are in
+/// [`crate::admin`].
 pub fn users(
     database: &DatabaseArgs,
     command: UsersCommand,
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let UsersCommand::Add {
-        name,
-        password_stdin: _,
-    } = command;
+    let name = match command {
+        UsersCommand::Add {
+            name,
+            password_stdin: _,
+        } => name,
+        other => return admin::users(&mut *open(database)?, other, out),
+    };
     let username = Username::parse(&name)?;
     let mut line = String::new();
     stdin.read_line(&mut line)?;
@@ -203,36 +208,13 @@ pub fn keys(
 ) -> Result<(), CommandError> {
     let mut conn = open(database)?;
     match command {
-        KeysCommand::List => list_keys(&mut conn, out),
-        KeysCommand::Rotate => {
-            let kid = keys::rotate(&mut conn, clock::now())?;
-            writeln!(out, "new signing key: {kid}")?;
-            writeln!(
-                out,
-                "running servers switch to it within their --key-refresh-interval"
-            )?;
-            Ok(())
-        }
+        KeysCommand::List => admin::list_keys(&mut conn, out),
+        KeysCommand::Rotate(args) => admin::rotate_key(&mut conn, &args, out),
     }
 }
 
-fn list_keys(conn: &mut DbConnection, out: &mut dyn Write) -> Result<(), CommandError> {
-    let keys = keys::list(conn, clock::now())?;
-    writeln!(out, "{:<44}  {:<6}  {:<20}  STATE", "KID", "ALG", "CREATED")?;
-    for key in keys {
-        writeln!(
-            out,
-            "{:<44}  {:<6}  {:<20}  {}",
-            key.kid,
-            key.alg,
-            rfc3339(key.created_at),
-            key.state.as_str()
-        )?;
-    }
-    Ok(())
-}
-
-fn rfc3339(unix: i64) -> String {
+/// Unix seconds as an RFC 3339 UTC time, for operator output.
+pub(crate) fn rfc3339(unix: i64) -> String {
     let time = UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).unwrap_or(0));
     humantime::format_rfc3339_seconds(time).to_string()
 }

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::domain::SigningAlg;
 use crate::storage::{DatabaseUrl, PoolSettings};
 
 /// Everything `serve` needs.
@@ -22,6 +23,12 @@ pub struct ServeConfig {
     /// Idle lifetime: a refresh token unused this long expires, even if its
     /// family is younger than `refresh_ttl`.
     pub refresh_idle_ttl: Duration,
+    /// Reuse grace window after a rotation; zero turns it off.
+    pub refresh_reuse_grace: Duration,
+    /// Replays of one rotated token allowed within the grace window.
+    pub refresh_reuse_grace_max: u32,
+    /// Algorithm of a signing key generated because none exists.
+    pub signing_alg: SigningAlg,
     /// Serve `POST /users`.
     pub allow_registration: bool,
     /// Most argon2 hashes computed at once.
@@ -31,6 +38,8 @@ pub struct ServeConfig {
     /// How often to reload signing keys from the database (to see
     /// rotations made by the CLI or another instance).
     pub key_refresh_interval: Duration,
+    /// After SIGTERM, how long requests in flight may take to finish.
+    pub shutdown_timeout: Duration,
 }
 
 impl ServeConfig {
@@ -47,10 +56,14 @@ impl ServeConfig {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
             refresh_idle_ttl: Duration::from_secs(7 * 24 * 3600),
+            refresh_reuse_grace: Duration::ZERO,
+            refresh_reuse_grace_max: 2,
+            signing_alg: SigningAlg::EdDSA,
             allow_registration: false,
             password_workers: default_parallelism(),
             http_workers: None,
             key_refresh_interval: Duration::from_secs(60),
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 }

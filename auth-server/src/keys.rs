@@ -1,22 +1,22 @@
-//! Signing keys: generating Ed25519 keys, making sure one is active,
-//! rotating, and holding the parsed active key and the JWKS in memory.
+//! Signing keys: making sure one is active, rotating without downtime, and
+//! holding the parsed signing keys and the JWKS in memory.
+//!
+//! A key's life: *pending* (published in the JWKS, not signing yet, so
+//! every verifier can learn it first), *active* (the newest key past its
+//! `activates_at`: it signs), *published* (superseded, kept in the JWKS
+//! until the tokens it signed have expired), *retired* (past `retires_at`:
+//! neither used nor published).
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use sha2::{Digest, Sha256};
-use shared_claims::{Jwk, JwkSet};
+use shared_claims::{Jwk, JwkSet, TrustedKeys};
 
+use crate::domain::SigningAlg;
+use crate::key_material::{self, MaterialError};
 use crate::storage::signing_keys::{self, SigningKeyRow};
 use crate::storage::{DbConnection, StorageError};
-use crate::tokens::random_bytes;
-
-/// The JWS algorithm name of Ed25519 keys.
-const EDDSA: &str = "EdDSA";
 
 /// Why key handling failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,10 +40,23 @@ pub enum KeyError {
     NoActiveKey,
 }
 
+impl From<MaterialError> for KeyError {
+    fn from(err: MaterialError) -> Self {
+        match err {
+            MaterialError::Random(e) => Self::Random(e),
+            MaterialError::Invalid(reason) => Self::Corrupt {
+                kid: "(new)".into(),
+                reason: reason.into(),
+            },
+        }
+    }
+}
+
 /// The key tokens are signed with, parsed once. `Debug` shows only the kid.
 #[derive(Clone)]
 pub struct ActiveKey {
     kid: String,
+    alg: SigningAlg,
     encoding: EncodingKey,
 }
 
@@ -55,7 +68,7 @@ impl ActiveKey {
 
     /// The JWS algorithm.
     pub fn algorithm(&self) -> Algorithm {
-        Algorithm::EdDSA
+        self.alg.algorithm()
     }
 
     /// The key for `jsonwebtoken::encode`.
@@ -68,18 +81,36 @@ impl std::fmt::Debug for ActiveKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ActiveKey")
             .field("kid", &self.kid)
+            .field("alg", &self.alg)
             .finish_non_exhaustive()
     }
 }
 
-/// A consistent view of the keys: the one that signs, and every published
-/// public key.
+/// A consistent view of the keys: the one that signs, the one that will
+/// sign next, and every published public key.
 #[derive(Debug, Clone)]
 pub struct KeySet {
-    /// The signing key.
+    /// The key that was signing when the set was loaded.
     pub signing: ActiveKey,
+    /// The newest pending key and its `activates_at`: [`KeySet::signer_at`]
+    /// switches to it at that second, without waiting for the next reload,
+    /// and never a second before.
+    pub next: Option<(i64, ActiveKey)>,
     /// Every published public key, newest first.
     pub jwks: JwkSet,
+    /// The same keys, parsed for verifying our own tokens (introspection,
+    /// session endpoints).
+    pub trusted: TrustedKeys,
+}
+
+impl KeySet {
+    /// The key to sign with at `now`.
+    pub fn signer_at(&self, now: i64) -> &ActiveKey {
+        match &self.next {
+            Some((activates_at, key)) if *activates_at <= now => key,
+            _ => &self.signing,
+        }
+    }
 }
 
 /// The in-memory key set, swapped atomically when the database shows a
@@ -116,38 +147,33 @@ impl KeyStore {
     }
 }
 
-/// A freshly generated Ed25519 key, ready to insert once it has a generation.
-pub fn generate_ed25519(generation: i64, now: i64) -> Result<SigningKeyRow, KeyError> {
-    let seed = random_bytes::<32>()?;
-    let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
-    let der = signing.to_pkcs8_der().map_err(|e| KeyError::Corrupt {
-        kid: "(new)".into(),
-        reason: e.to_string(),
-    })?;
-    let x = URL_SAFE_NO_PAD.encode(signing.verifying_key().to_bytes());
-    let kid = thumbprint_ed25519(&x);
-    let jwk = Jwk::ed25519(kid.clone(), x);
-    let public_jwk = serde_json::to_string(&jwk).map_err(|e| KeyError::Corrupt {
-        kid: kid.clone(),
+/// A freshly generated key of `alg`, signing from `activates_at`.
+pub fn generate(
+    alg: SigningAlg,
+    generation: i64,
+    now: i64,
+    activates_at: i64,
+) -> Result<SigningKeyRow, KeyError> {
+    let key = key_material::generate(alg)?;
+    let public_jwk = serde_json::to_string(&key.public_jwk).map_err(|e| KeyError::Corrupt {
+        kid: key.kid.clone(),
         reason: e.to_string(),
     })?;
     Ok(SigningKeyRow {
-        kid,
+        kid: key.kid,
         generation,
-        alg: EDDSA.to_owned(),
-        private_key: der.as_bytes().to_vec(),
+        alg: alg.as_str().to_owned(),
+        private_key: key.private_der,
         public_jwk,
         created_at: now,
-        activates_at: now,
+        activates_at,
         retires_at: None,
     })
 }
 
-/// RFC 7638 JWK thumbprint of an Ed25519 key (RFC 8037 §2): a kid that is
-/// derived from the key itself, so it can never name two different keys.
-fn thumbprint_ed25519(x: &str) -> String {
-    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+/// A freshly generated Ed25519 key, signing at once.
+pub fn generate_ed25519(generation: i64, now: i64) -> Result<SigningKeyRow, KeyError> {
+    generate(SigningAlg::EdDSA, generation, now, now)
 }
 
 /// Whether `key` may sign at `now`.
@@ -158,10 +184,12 @@ fn is_usable(key: &SigningKeyRow, now: i64) -> bool {
 /// The lifecycle state of a key, as `keys list` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
+    /// In the JWKS, waiting for its `activates_at` to sign.
+    Pending,
     /// Signs new tokens (the newest usable key).
     Active,
-    /// In the JWKS but not signing: waiting to activate, or superseded and
-    /// kept until the tokens it signed have expired.
+    /// In the JWKS for verification only: superseded, kept until the tokens
+    /// it signed have expired.
     Published,
     /// Neither used nor published.
     Retired,
@@ -171,6 +199,7 @@ impl KeyState {
     /// Lower-case name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Pending => "pending",
             Self::Active => "active",
             Self::Published => "published",
             Self::Retired => "retired",
@@ -189,8 +218,25 @@ pub struct KeyInfo {
     pub created_at: i64,
     /// Activation time, Unix seconds.
     pub activates_at: i64,
+    /// Retirement time, Unix seconds, once a newer key has been rotated in.
+    pub retires_at: Option<i64>,
     /// State at the time of listing.
     pub state: KeyState,
+}
+
+/// What `keys rotate` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotatePlan {
+    /// Algorithm of the new key.
+    pub alg: SigningAlg,
+    /// Seconds between publishing the new key and signing with it. Must
+    /// exceed how long verifiers cache the JWKS, so that none meets a token
+    /// signed by a key it has not fetched yet.
+    pub activation_delay: i64,
+    /// Seconds the older keys stay published after the new key activates.
+    /// Must exceed the longest access-token lifetime (plus the servers' key
+    /// refresh interval), so every token they signed expires first.
+    pub retire_after: i64,
 }
 
 /// Makes sure a usable key exists, generating one if not. Safe when several
@@ -202,13 +248,23 @@ pub struct KeyInfo {
 /// let a late instance see "no key" and then "generation 1 taken", and add
 /// a second key.)
 pub fn ensure_active_key(conn: &mut DbConnection, now: i64) -> Result<(), KeyError> {
+    ensure_signing_key(conn, now, SigningAlg::EdDSA)
+}
+
+/// [`ensure_active_key`], generating a key of `alg` if one is needed
+/// (`serve --signing-alg`: the algorithm of the first key).
+pub fn ensure_signing_key(
+    conn: &mut DbConnection,
+    now: i64,
+    alg: SigningAlg,
+) -> Result<(), KeyError> {
     for _ in 0..3 {
         let existing = signing_keys::all(conn)?;
         if existing.iter().any(|k| is_usable(k, now)) {
             return Ok(());
         }
         let generation = existing.iter().map(|k| k.generation).max().unwrap_or(0) + 1;
-        let key = generate_ed25519(generation, now)?;
+        let key = generate(alg, generation, now, now)?;
         match signing_keys::insert(conn, &key) {
             Ok(()) => {
                 log::info!(
@@ -224,15 +280,25 @@ pub fn ensure_active_key(conn: &mut DbConnection, now: i64) -> Result<(), KeyErr
     Err(KeyError::NoActiveKey)
 }
 
-/// Adds a new key that signs from `now` on; older keys stay published.
-/// Returns its kid. Two concurrent rotations cannot take the same
-/// generation; the loser retries on top of the winner.
-pub fn rotate(conn: &mut DbConnection, now: i64) -> Result<String, KeyError> {
+/// Adds a new key, published at once and signing from `now +
+/// activation_delay`, and schedules every older key's retirement for
+/// `retire_after` seconds after that (an earlier retirement already
+/// scheduled is kept). Both happen in one transaction. Returns the new
+/// key's row. Two concurrent rotations cannot take the same generation; the
+/// loser retries on top of the winner.
+pub fn rotate(
+    conn: &mut DbConnection,
+    now: i64,
+    plan: &RotatePlan,
+) -> Result<SigningKeyRow, KeyError> {
+    let activates_at = now.saturating_add(plan.activation_delay.max(0));
+    let retires_at = activates_at.saturating_add(plan.retire_after.max(0));
+    // RSA generation takes a moment: do it once, outside the retry loop.
+    let mut key = generate(plan.alg, 0, now, activates_at)?;
     for _ in 0..3 {
-        let generation = signing_keys::latest_generation(conn)?.unwrap_or(0) + 1;
-        let key = generate_ed25519(generation, now)?;
-        match signing_keys::insert(conn, &key) {
-            Ok(()) => return Ok(key.kid),
+        key.generation = signing_keys::latest_generation(conn)?.unwrap_or(0) + 1;
+        match signing_keys::insert_and_retire_older(conn, &key, retires_at) {
+            Ok(()) => return Ok(key),
             Err(StorageError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -240,21 +306,37 @@ pub fn rotate(conn: &mut DbConnection, now: i64) -> Result<String, KeyError> {
     Err(StorageError::Conflict.into())
 }
 
-/// Loads the published keys and parses the signing key.
+/// Loads the published keys and parses the signing key and the next one.
 pub fn load_key_set(conn: &mut DbConnection, now: i64) -> Result<KeySet, KeyError> {
     let rows = signing_keys::published(conn, now)?;
     let mut jwks = JwkSet::default();
     for row in &rows {
         jwks.keys.push(public_jwk(row)?);
     }
-    // `published` is newest first: the first usable key signs.
+    // `published` is newest first: the first usable key signs, and the
+    // newest pending one (if any) signs from its activation on.
     let signing_row = rows
         .iter()
         .find(|k| is_usable(k, now))
         .ok_or(KeyError::NoActiveKey)?;
+    let next = match rows.first() {
+        Some(row) if row.activates_at > now => Some((row.activates_at, parse_active(row)?)),
+        _ => None,
+    };
+    let algorithms: Vec<Algorithm> = SigningAlg::ALL.iter().map(|a| a.algorithm()).collect();
+    let (trusted, rejected) = TrustedKeys::from_jwks(&jwks, &algorithms);
+    if let Some(rejection) = rejected.first() {
+        // Our own keys, checked by parse_active: a rejection is a bug.
+        return Err(KeyError::Corrupt {
+            kid: rejection.kid().unwrap_or("(none)").to_owned(),
+            reason: rejection.to_string(),
+        });
+    }
     Ok(KeySet {
         signing: parse_active(signing_row)?,
+        next,
         jwks,
+        trusted,
     })
 }
 
@@ -273,6 +355,8 @@ pub fn list(conn: &mut DbConnection, now: i64) -> Result<Vec<KeyInfo>, KeyError>
                 KeyState::Active
             } else if k.retires_at.is_some_and(|r| r <= now) {
                 KeyState::Retired
+            } else if k.activates_at > now {
+                KeyState::Pending
             } else {
                 KeyState::Published
             };
@@ -281,6 +365,7 @@ pub fn list(conn: &mut DbConnection, now: i64) -> Result<Vec<KeyInfo>, KeyError>
                 alg: k.alg,
                 created_at: k.created_at,
                 activates_at: k.activates_at,
+                retires_at: k.retires_at,
                 state,
             }
         })
@@ -309,18 +394,24 @@ fn parse_active(row: &SigningKeyRow) -> Result<ActiveKey, KeyError> {
         kid: row.kid.clone(),
         reason: reason.to_owned(),
     };
-    if row.alg != EDDSA {
-        return Err(corrupt("unsupported algorithm"));
+    let alg: SigningAlg = row
+        .alg
+        .parse()
+        .map_err(|_| corrupt("unsupported algorithm"))?;
+    let public = public_jwk(row)?;
+    if key_material::thumbprint(&public).as_deref() != Some(row.kid.as_str()) {
+        return Err(corrupt("kid is not the public key's thumbprint"));
     }
-    let signing = ed25519_dalek::SigningKey::from_pkcs8_der(&row.private_key)
-        .map_err(|_| corrupt("private key is not PKCS#8 Ed25519"))?;
-    let x = URL_SAFE_NO_PAD.encode(signing.verifying_key().to_bytes());
-    if public_jwk(row)?.x.as_deref() != Some(x.as_str()) {
-        return Err(corrupt("private and public key do not match"));
-    }
+    let encoding = key_material::encoding_key(alg, &row.private_key, &public).map_err(|e| {
+        KeyError::Corrupt {
+            kid: row.kid.clone(),
+            reason: e.to_string(),
+        }
+    })?;
     Ok(ActiveKey {
         kid: row.kid.clone(),
-        encoding: EncodingKey::from_ed_der(&row.private_key),
+        alg,
+        encoding,
     })
 }
 
@@ -329,24 +420,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generated_keys_parse_and_name_themselves_by_thumbprint() {
-        let row = generate_ed25519(1, 1_700_000_000).expect("generate");
-        let active = parse_active(&row).expect("parses");
-        assert_eq!(active.kid(), row.kid);
-        let jwk = public_jwk(&row).expect("jwk");
-        assert_eq!(jwk.kty, "OKP");
-        assert_eq!(jwk.use_.as_deref(), Some("sig"));
-        assert_eq!(thumbprint_ed25519(jwk.x.as_deref().expect("x")), row.kid);
-        assert!(!format!("{row:?} {active:?}").contains(&format!("{:?}", row.private_key)));
+    fn generated_keys_of_every_algorithm_parse() {
+        for (alg, kty) in [
+            (SigningAlg::EdDSA, "OKP"),
+            (SigningAlg::ES256, "EC"),
+            (SigningAlg::RS256, "RSA"),
+        ] {
+            let row = generate(alg, 1, 1_700_000_000, 1_700_000_000).expect("generate");
+            let active = parse_active(&row).expect("parses");
+            assert_eq!(active.kid(), row.kid);
+            assert_eq!(active.algorithm(), alg.algorithm());
+            let jwk = public_jwk(&row).expect("jwk");
+            assert_eq!(jwk.kty, kty);
+            assert_eq!(jwk.use_.as_deref(), Some("sig"));
+            assert!(
+                !format!("{row:?} {active:?}").contains(&format!("{:?}", row.private_key))
+            );
+        }
     }
 
     #[test]
-    fn rfc_8037_thumbprint_vector() {
-        // RFC 8037 appendix A.3.
-        assert_eq!(
-            thumbprint_ed25519("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"),
-            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
-        );
+    fn the_pending_key_signs_from_its_activation_second_on() {
+        let old = generate(SigningAlg::EdDSA, 1, 0, 0).expect("generate");
+        let new = generate(SigningAlg::ES256, 2, 0, 100).expect("generate");
+        let set = KeySet {
+            signing: parse_active(&old).expect("parses"),
+            next: Some((100, parse_active(&new).expect("parses"))),
+            jwks: JwkSet::default(),
+            trusted: TrustedKeys::default(),
+        };
+        assert_eq!(set.signer_at(99).kid(), old.kid);
+        assert_eq!(set.signer_at(100).kid(), new.kid);
     }
 
     #[test]

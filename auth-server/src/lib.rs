@@ -1,6 +1,7 @@
 //! The auth server as a library: `main.rs` only parses the command line and
 //! calls in here, so tests can start the real server in process.
 
+pub mod admin;
 pub mod cli;
 pub mod clients;
 pub mod clock;
@@ -9,11 +10,15 @@ pub mod config;
 pub mod domain;
 pub mod form;
 pub mod grants;
+pub mod http_metrics;
+pub mod key_material;
 pub mod keys;
+pub mod metrics;
 pub mod oauth_error;
 pub mod passwords;
 pub mod report;
 pub mod routes;
+pub mod shutdown;
 pub mod startup;
 pub mod storage;
 pub mod tokens;

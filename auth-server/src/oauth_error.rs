@@ -42,6 +42,20 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The wire name, as serialized (a metrics label, too).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::ServerError => "server_error",
+        }
+    }
+
     /// The HTTP status for this code.
     pub fn status(self) -> StatusCode {
         match self {

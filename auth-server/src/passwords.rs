@@ -2,6 +2,7 @@
 //! bound, with a dummy hash so that unknown users cost as much as known ones.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -73,6 +74,9 @@ pub fn verify_blocking(password: &Password, phc: &str) -> Result<bool, HashError
 pub struct Hasher {
     permits: Arc<Semaphore>,
     dummy_hash: Arc<str>,
+    workers: usize,
+    /// Hashes queued for a permit (a metrics gauge).
+    waiting: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -91,7 +95,24 @@ impl Hasher {
         Ok(Self {
             permits: Arc::new(Semaphore::new(workers.max(1))),
             dummy_hash: hash_blocking(&unguessable)?.into(),
+            workers: workers.max(1),
+            waiting: Arc::default(),
         })
+    }
+
+    /// Most hashes computed at once.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Hashes computing now.
+    pub fn in_flight(&self) -> usize {
+        self.workers.saturating_sub(self.permits.available_permits())
+    }
+
+    /// Hashes waiting for one of the [`Hasher::workers`] slots.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// Hashes a new password.
@@ -117,17 +138,36 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
+        let queued = Queued::enter(&self.waiting);
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| HashError::Closed)?;
+        drop(queued);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()
         })
         .await?
+    }
+}
+
+/// Counts a hash in the queue until dropped, so a login whose client went
+/// away while queued leaves the count too.
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn enter(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Self(waiting)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -11,11 +11,16 @@ use tokio::task::JoinHandle;
 
 use crate::clock;
 use crate::config::{self, ConfigError, ServeConfig};
+use crate::domain::SigningAlg;
 use crate::grants::{GrantContext, TokenPolicy};
+use crate::http_metrics::RequestMetrics;
+use crate::metrics::Metrics;
+use crate::shutdown;
 use crate::keys::{self, KeyError, KeyStore};
 use crate::passwords::{HashError, Hasher};
 use crate::report::Chain;
 use crate::routes::{self, AuthorizationServerMetadata};
+use crate::storage::refresh_tokens::ReuseGrace;
 use crate::storage::{self, DbPool, StorageError};
 
 /// Shared by every request handler.
@@ -81,6 +86,12 @@ impl Application {
         let access_ttl = config::lifetime_secs(config.access_ttl, "access-ttl")?;
         let refresh_ttl = config::lifetime_secs(config.refresh_ttl, "refresh-ttl")?;
         let refresh_idle_ttl = config::lifetime_secs(config.refresh_idle_ttl, "refresh-idle-ttl")?;
+        let reuse_grace = ReuseGrace {
+            window_secs: i64::try_from(config.refresh_reuse_grace.as_secs())
+                .map_err(|_| ConfigError::Lifetime("refresh-reuse-grace"))?,
+            max_replays: i64::from(config.refresh_reuse_grace_max),
+        };
+        let signing_alg = config.signing_alg;
         if let Some(issuer) = &config.issuer {
             config::validate_issuer(issuer)?;
         }
@@ -90,7 +101,7 @@ impl Application {
         let (pool, key_set) = tokio::task::spawn_blocking(move || -> Result<_, StartupError> {
             let pool = storage::connect(&settings)?;
             let mut conn = pool.get().map_err(StorageError::from)?;
-            keys::ensure_active_key(&mut conn, clock::now())?;
+            keys::ensure_signing_key(&mut conn, clock::now(), signing_alg)?;
             let key_set = keys::load_key_set(&mut conn, clock::now())?;
             drop(conn);
             Ok((pool, key_set))
@@ -117,6 +128,7 @@ impl Application {
         });
         log::info!("issuer: {issuer}");
 
+        let metrics = Arc::new(Metrics::default());
         let state = web::Data::new(AppState {
             metadata: AuthorizationServerMetadata::new(&issuer),
             grants: GrantContext {
@@ -128,10 +140,14 @@ impl Application {
                     access_ttl,
                     refresh_ttl,
                     refresh_idle_ttl,
+                    reuse_grace,
                 }),
+                metrics: metrics.clone(),
             },
         });
         let allow_registration = config.allow_registration;
+        let request_metrics =
+            RequestMetrics::new(metrics.http().clone()).on_error(metrics.oauth_error_hook());
         let mut server = HttpServer::new(move || {
             App::new()
                 // Path only (%U, not %r): a query string may carry a secret
@@ -140,10 +156,12 @@ impl Application {
                     Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
                         .custom_request_replace("method", |req| req.method().to_string()),
                 )
+                // Outermost, so the latency covers the logger too.
+                .wrap(request_metrics.clone())
                 .app_data(state.clone())
                 .configure(routes::configure(allow_registration))
         })
-        .shutdown_timeout(5)
+        .shutdown_timeout(shutdown::timeout_secs(config.shutdown_timeout))
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: local_addr,
@@ -153,7 +171,12 @@ impl Application {
             server = server.workers(n.max(1));
         }
 
-        let key_refresher = tokio::spawn(refresh_keys(pool, keys, config.key_refresh_interval));
+        let key_refresher = tokio::spawn(refresh_keys(
+            pool,
+            keys,
+            config.key_refresh_interval,
+            signing_alg,
+        ));
         Ok(Self {
             server: server.run(),
             local_addr,
@@ -188,15 +211,20 @@ impl Application {
 /// Reloads the keys periodically, so a rotation by the CLI or another
 /// instance is picked up (signing and JWKS) within one interval. A failed
 /// reload keeps the keys already in memory.
-async fn refresh_keys(pool: DbPool, keys: Arc<KeyStore>, interval: Duration) {
+async fn refresh_keys(
+    pool: DbPool,
+    keys: Arc<KeyStore>,
+    interval: Duration,
+    signing_alg: SigningAlg,
+) {
     let mut ticker = tokio::time::interval(interval.max(Duration::from_secs(1)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await; // the first tick is immediate; keys were just loaded
     loop {
         ticker.tick().await;
-        let reloaded = storage::run(&pool, |conn| {
+        let reloaded = storage::run(&pool, move |conn| {
             let now = clock::now();
-            keys::ensure_active_key(conn, now)?;
+            keys::ensure_signing_key(conn, now, signing_alg)?;
             keys::load_key_set(conn, now)
         })
         .await;

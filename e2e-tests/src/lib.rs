@@ -2,6 +2,11 @@
 //! that runs the real binaries as separate processes, and small readers for
 //! what they send back (JWT parts, `WWW-Authenticate` challenges). The
 //! `demo` binary narrates the same lifecycle for a learner.
+//!
+//! `cargo test -p e2e-tests` first runs `cargo build -p auth-server -p
+//! resource-server` (once per test binary), so the servers under test are
+//! never stale. `E2E_NO_BUILD=1` skips that and uses the binaries already in
+//! `target/<profile>/`. `cargo run --bin demo` builds them the same way.
 
 pub mod challenge;
 pub mod fixture;

@@ -2,8 +2,10 @@
 
 mod grant_type;
 mod password;
+mod signing_alg;
 mod username;
 
 pub use grant_type::{GrantType, GrantTypes, UnknownGrantType};
 pub use password::{Password, PasswordPolicyError};
+pub use signing_alg::{SigningAlg, UnsupportedAlg};
 pub use username::{Username, UsernameError};

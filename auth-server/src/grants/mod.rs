@@ -18,7 +18,9 @@ pub use refresh::{RefreshRequest, refresh};
 
 use crate::domain::GrantType;
 use crate::keys::KeyStore;
+use crate::metrics::Metrics;
 use crate::passwords::{HashError, Hasher};
+use crate::storage::refresh_tokens::ReuseGrace;
 use crate::storage::{DbPool, StorageError};
 use crate::tokens::{AccessGrant, RefreshToken, SigningError, sign_access_token};
 
@@ -33,6 +35,8 @@ pub struct TokenPolicy {
     pub refresh_ttl: i64,
     /// Idle lifetime of one refresh token, seconds (capped by the family's).
     pub refresh_idle_ttl: i64,
+    /// The reuse grace window (off by default).
+    pub reuse_grace: ReuseGrace,
 }
 
 /// What every grant needs.
@@ -46,6 +50,8 @@ pub struct GrantContext {
     pub hasher: Hasher,
     /// Lifetimes and issuer.
     pub policy: Arc<TokenPolicy>,
+    /// Counters for `/metrics` (issued tokens, rotations, reuse).
+    pub metrics: Arc<Metrics>,
 }
 
 /// A successful token response (RFC 6749 §5.1). `Debug` hides both tokens.
@@ -155,7 +161,7 @@ impl GrantContext {
         let scope = grant.scope.clone();
         let keys = self.keys.current();
         let access_token = sign_access_token(
-            &keys.signing,
+            keys.signer_at(now),
             &self.policy.issuer,
             self.policy.access_ttl,
             grant,

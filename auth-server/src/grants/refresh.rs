@@ -45,6 +45,7 @@ pub async fn refresh(
     let successor_hash = successor.hash();
     let client_id = client.id.clone();
     let idle_ttl = ctx.policy.refresh_idle_ttl;
+    let grace = ctx.policy.reuse_grace;
     let now = clock::now();
 
     let admit_scope = requested.clone();
@@ -55,6 +56,7 @@ pub async fn refresh(
             client_id: &client_id,
             now,
             idle_ttl,
+            grace,
         };
         refresh_tokens::rotate(conn, rotation, |family: &FamilyRow| {
             let granted = Scope::parse(&family.scope).map_err(|_| Refusal::CorruptScope)?;
@@ -67,8 +69,23 @@ pub async fn refresh(
     .await?;
 
     let family = match outcome {
-        RotationOutcome::Rotated { family, .. } => family,
+        RotationOutcome::Rotated {
+            family,
+            grace_replay,
+            ..
+        } => {
+            ctx.metrics.refresh_rotated();
+            if grace_replay {
+                log::info!(
+                    "refresh token replayed within the reuse grace window (client {}, family {})",
+                    client.id,
+                    family.id
+                );
+            }
+            family
+        }
         RotationOutcome::Reused { family_id } => {
+            ctx.metrics.refresh_reuse_detected();
             log::warn!(
                 "refresh token reuse detected (client {}): token family {family_id} revoked",
                 client.id

@@ -4,6 +4,7 @@
 mod health;
 mod jwks;
 mod metadata;
+mod metrics;
 mod token;
 mod users;
 
@@ -30,7 +31,8 @@ pub fn configure(allow_registration: bool) -> impl FnOnce(&mut web::ServiceConfi
             web::get().to(metadata::metadata),
         )
         .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz));
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics));
         if allow_registration {
             cfg.service(
                 web::resource("/users")

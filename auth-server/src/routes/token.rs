@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::clients::{self, Client, ClientCredentials};
-use crate::domain::Password;
+use crate::domain::{GrantType, Password};
 use crate::form::Form;
 use crate::grants::{self, GrantError, PasswordRequest, RefreshRequest};
 use crate::oauth_error::{ErrorCode, OAuthError, no_store};
@@ -66,6 +66,10 @@ pub async fn token(
             ));
         }
     };
+    // Only known grant types get here, so the label set stays fixed.
+    if let Ok(grant) = grant_type.parse::<GrantType>() {
+        state.grants.metrics.token_issued(grant);
+    }
     Ok(no_store(&mut HttpResponse::Ok()).json(response))
 }
 

@@ -30,7 +30,12 @@ impl From<DieselError> for StorageError {
     fn from(err: DieselError) -> Self {
         match err {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::Conflict,
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            // UnableToSendCommand: libpq could not write to a connection
+            // the server or the network dropped.
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )
             | DieselError::BrokenTransactionManager => Self::Unavailable(Box::new(err)),
             other => Self::Unexpected(Box::new(other)),
         }

@@ -6,10 +6,12 @@
 //! can move the clock without sleeping.
 
 pub mod clients;
+mod connect_timeout;
 mod error;
 mod pool;
 pub mod refresh_tokens;
 pub mod schema;
+pub mod sessions;
 pub mod signing_keys;
 mod url;
 pub mod users;

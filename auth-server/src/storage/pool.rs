@@ -9,6 +9,7 @@ use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use super::connect_timeout::with_connect_timeout;
 use super::{DatabaseUrl, StorageError};
 
 /// One connection type over both backends, so every query function in this
@@ -48,7 +49,8 @@ pub struct PoolSettings {
     /// Most connections the pool holds.
     pub max_size: u32,
     /// How long a checkout waits before the request fails with 503. Short,
-    /// so a dead database answers fast instead of piling up requests.
+    /// so a dead database answers fast instead of piling up requests. Also
+    /// the PostgreSQL connect timeout (see `connect_timeout`).
     pub checkout_timeout: Duration,
 }
 
@@ -111,7 +113,10 @@ impl ManageConnection for ConnectionManager {
 /// writer wait for the lock instead of failing at once; foreign keys are off
 /// by default in SQLite; `synchronous=FULL` makes a committed rotation
 /// survive a power loss (WAL's default, NORMAL, may lose the last commits).
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+/// The busy timeout comes first: switching to WAL takes a lock, and several
+/// pooled connections opening at once would otherwise fail with "database is
+/// locked" instead of waiting their turn.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                               PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
 
 /// Applies [`SQLITE_PRAGMAS`] to every SQLite connection the pool opens:
@@ -139,8 +144,15 @@ pub fn connect(settings: &PoolSettings) -> Result<DbPool, StorageError> {
         // idle instances hold few PostgreSQL connections.
         .min_idle(Some(1))
         .connection_timeout(settings.checkout_timeout)
+        // r2d2's default, stated because recovery depends on it: a
+        // connection the database closed (restart, failover, network cut)
+        // fails this ping and is replaced, instead of failing a request.
+        .test_on_check_out(true)
         .connection_customizer(Box::new(SqlitePragmas))
-        .build(ConnectionManager::new(settings.url.clone()))?;
+        .build(ConnectionManager::new(with_connect_timeout(
+            &settings.url,
+            settings.checkout_timeout,
+        )))?;
     let mut conn = pool.get()?;
     if let Err(first) = run_migrations(&mut conn) {
         // Two instances starting together race to create the same tables;

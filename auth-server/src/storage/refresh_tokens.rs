@@ -101,6 +101,41 @@ pub struct Rotation<'a> {
     pub now: i64,
     /// Idle lifetime of the successor, seconds.
     pub idle_ttl: i64,
+    /// The reuse grace window.
+    pub grace: ReuseGrace,
+}
+
+/// The reuse grace window of DESIGN.md: for `window_secs` after a token was
+/// rotated, presenting it again gets a fresh successor instead of revoking
+/// the family, at most `max_replays` times, and only while its successor is
+/// still the family's live token (it is the *immediate* predecessor).
+///
+/// The trade-off: a client whose refresh response was lost (a dropped
+/// mobile connection, two tabs refreshing at once) keeps its session, but
+/// for those few seconds a thief replaying a just-rotated token is not
+/// caught at once. The forgiven replay marks the earlier successor used, so
+/// the theft is still detected, one step later: when the victim refreshes
+/// with that successor, it is reuse and the family is revoked. Off by
+/// default; keep the window to seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReuseGrace {
+    /// Seconds after a rotation during which the replay is forgiven.
+    pub window_secs: i64,
+    /// Most replays forgiven per token.
+    pub max_replays: i64,
+}
+
+impl ReuseGrace {
+    /// No grace: every replay is reuse.
+    pub const OFF: Self = Self {
+        window_secs: 0,
+        max_replays: 0,
+    };
+
+    /// Whether any replay can be forgiven.
+    pub fn is_enabled(self) -> bool {
+        self.window_secs > 0 && self.max_replays > 0
+    }
 }
 
 /// What became of a rotation. Only [`RotationOutcome::Rotated`] stored a
@@ -115,6 +150,9 @@ pub enum RotationOutcome<R> {
         family: FamilyRow,
         /// When the successor expires unless refreshed.
         successor_expires_at: i64,
+        /// The presented token had been used already, and was forgiven by
+        /// the reuse grace window (its earlier successor is now used up).
+        grace_replay: bool,
     },
     /// No such token.
     Unknown,
@@ -164,7 +202,8 @@ impl<R> From<diesel::result::Error> for TxError<R> {
 ///
 /// Once the token is claimed, `admit` sees the family and may refuse (say, a
 /// widened scope): the transaction then rolls back, leaving the token
-/// unused. On reuse the family is revoked in the same transaction.
+/// unused. On reuse the family is revoked in the same transaction, unless
+/// the reuse grace window forgives the replay (see [`ReuseGrace`]).
 pub fn rotate<R>(
     conn: &mut DbConnection,
     rotation: Rotation<'_>,
@@ -176,6 +215,7 @@ pub fn rotate<R>(
         client_id,
         now,
         idle_ttl,
+        grace,
     } = rotation;
     let result = conn.transaction::<_, TxError<R>, _>(|conn| {
         let live_families = token_families::table
@@ -194,7 +234,9 @@ pub fn rotate<R>(
         .set(refresh_tokens::used_at.eq(now))
         .execute(conn)?;
 
-        if claimed == 0 {
+        let grace_replay =
+            claimed == 0 && replay_within_grace(conn, presented_hash, client_id, now, grace)?;
+        if claimed == 0 && !grace_replay {
             return Ok(diagnose(conn, presented_hash, client_id, now)?);
         }
 
@@ -229,6 +271,7 @@ pub fn rotate<R>(
         Ok(RotationOutcome::Rotated {
             family,
             successor_expires_at: successor.expires_at,
+            grace_replay,
         })
     });
     match result {
@@ -237,6 +280,68 @@ pub fn rotate<R>(
         Err(TxError::UserDisabled) => Ok(RotationOutcome::UserDisabled),
         Err(TxError::Db(e)) => Err(e.into()),
     }
+}
+
+/// Whether a used token may be replayed under the grace window; if so, its
+/// successor is marked used here (superseded: presenting it later is
+/// reuse), so that after the caller stores the new one the family still
+/// has exactly one live token.
+///
+/// Race safety, across processes: the first statement counts the replay
+/// with a conditional update on the presented token's row, which also locks
+/// that row (PostgreSQL; SQLite holds the database write lock) until commit,
+/// so concurrent replays of one token take turns and the count bound holds.
+/// The successor is then superseded with another conditional update; if a
+/// concurrent refresh of the successor used it first, that update matches
+/// nothing, the presented token is no longer the immediate predecessor,
+/// and the caller treats the replay as reuse.
+fn replay_within_grace(
+    conn: &mut DbConnection,
+    presented_hash: &str,
+    client_id: &str,
+    now: i64,
+    grace: ReuseGrace,
+) -> Result<bool, diesel::result::Error> {
+    if !grace.is_enabled() {
+        return Ok(false);
+    }
+    let live_families = token_families::table
+        .select(token_families::id)
+        .filter(token_families::client_id.eq(client_id))
+        .filter(token_families::revoked_at.is_null())
+        .filter(token_families::absolute_expires_at.gt(now));
+    let counted = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(presented_hash))
+            .filter(refresh_tokens::used_at.ge(now.saturating_sub(grace.window_secs)))
+            .filter(refresh_tokens::revoked_at.is_null())
+            .filter(refresh_tokens::grace_replays.lt(grace.max_replays))
+            .filter(refresh_tokens::family_id.eq_any(live_families)),
+    )
+    .set(refresh_tokens::grace_replays.eq(refresh_tokens::grace_replays + 1))
+    .execute(conn)?;
+    if counted == 0 {
+        return Ok(false);
+    }
+    let successor: Option<String> = refresh_tokens::table
+        .filter(refresh_tokens::parent_hash.eq(presented_hash))
+        .filter(refresh_tokens::used_at.is_null())
+        .filter(refresh_tokens::revoked_at.is_null())
+        .select(refresh_tokens::token_hash)
+        .first(conn)
+        .optional()?;
+    let Some(successor) = successor else {
+        return Ok(false);
+    };
+    let superseded = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(&successor))
+            .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(conn)?;
+    Ok(superseded == 1)
 }
 
 /// Why the conditional update matched nothing. Runs inside the rotation's

@@ -46,6 +46,7 @@ diesel::table! {
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        grace_replays -> BigInt,
     }
 }
 

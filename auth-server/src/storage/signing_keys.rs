@@ -81,3 +81,33 @@ pub fn insert(conn: &mut DbConnection, key: &SigningKeyRow) -> Result<(), Storag
         .execute(conn)?;
     Ok(())
 }
+
+/// Inserts a rotated-in key and schedules the retirement of every older key
+/// at `retires_at`, in one transaction: a key is never added without its
+/// predecessors getting an end, nor the other way round. An older key
+/// already due to retire earlier keeps its date. [`StorageError::Conflict`]
+/// if the generation is taken.
+pub fn insert_and_retire_older(
+    conn: &mut DbConnection,
+    key: &SigningKeyRow,
+    retires_at: i64,
+) -> Result<(), StorageError> {
+    conn.transaction(|conn| {
+        diesel::insert_into(signing_keys::table)
+            .values(key)
+            .execute(conn)?;
+        diesel::update(
+            signing_keys::table
+                .filter(signing_keys::generation.lt(key.generation))
+                .filter(
+                    signing_keys::retires_at
+                        .is_null()
+                        .or(signing_keys::retires_at.gt(retires_at)),
+                ),
+        )
+        .set(signing_keys::retires_at.eq(retires_at))
+        .execute(conn)?;
+        diesel::QueryResult::Ok(())
+    })?;
+    Ok(())
+}

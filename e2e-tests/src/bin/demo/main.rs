@@ -24,7 +24,8 @@ resource-server binaries (built first when run through cargo).
   --keep-running   after the story, keep both servers up until Ctrl-C
   -h, --help       this text
 
-Honours NO_COLOR. Leaves nothing running and no files behind.";
+Honours NO_COLOR; E2E_NO_BUILD=1 skips the build and uses the binaries
+next to this one. Leaves nothing running and no files behind.";
 
 /// What the reader asked for on the command line.
 #[derive(Debug, Default)]
