@@ -46,8 +46,8 @@ pub fn users(
         }
         UsersCommand::Sessions { name } => {
             let name = Username::parse(&name)?;
-            let user = users::find_by_username(conn, name.as_str())?
-                .ok_or_else(|| no_such_user(&name))?;
+            let user =
+                users::find_by_username(conn, name.as_str())?.ok_or_else(|| no_such_user(&name))?;
             let sessions = sessions::active(conn, &user.id, now)?;
             writeln!(
                 out,
@@ -98,6 +98,9 @@ pub fn list_keys(conn: &mut DbConnection, out: &mut dyn Write) -> Result<(), Com
     Ok(())
 }
 
+/// The resource servers' default JWKS refresh interval.
+const RESOURCE_SERVER_JWKS_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// `keys rotate`: adds the new key and schedules the old ones' retirement.
 pub fn rotate_key(
     conn: &mut DbConnection,
@@ -105,14 +108,20 @@ pub fn rotate_key(
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let secs = |d: std::time::Duration, flag: &str| {
-        i64::try_from(d.as_secs())
-            .map_err(|_| CommandError::Invalid(format!("{flag} is too long")))
+        i64::try_from(d.as_secs()).map_err(|_| CommandError::Invalid(format!("{flag} is too long")))
     };
     let plan = RotatePlan {
         alg: args.alg,
         activation_delay: secs(args.activation_delay, "--activation-delay")?,
         retire_after: secs(args.retire_after, "--retire-after")?,
     };
+    if args.activation_delay < RESOURCE_SERVER_JWKS_REFRESH {
+        log::warn!(
+            "--activation-delay is shorter than the resource servers' default JWKS refresh \
+             interval (5m): a server may meet a token from the new key before it has fetched \
+             the key (it then refetches on the unknown kid, within its cooldown)"
+        );
+    }
     let key = keys::rotate(conn, clock::now(), &plan)?;
     let retires = key.activates_at.saturating_add(plan.retire_after);
     writeln!(out, "new {} signing key: {}", key.alg, key.kid)?;

@@ -11,8 +11,9 @@ use crate::config::{ServeConfig, default_parallelism};
 use crate::domain::{GrantType, SigningAlg};
 use crate::storage::{DatabaseUrl, PoolSettings};
 
-/// OAuth 2.0 authorization server: issues Ed25519-signed JWT access tokens
-/// and rotating refresh tokens.
+/// OAuth 2.0 authorization server: issues signed JWT access tokens (EdDSA,
+/// ES256 or RS256) and rotating refresh tokens; revocation, introspection,
+/// zero-downtime key rotation.
 #[derive(Debug, Parser)]
 #[command(name = "auth-server", version, about)]
 pub struct Cli {
@@ -101,12 +102,14 @@ pub struct ServeArgs {
     pub refresh_idle_ttl: Duration,
     /// Reuse grace window (0s: off). For this long after a refresh token
     /// was rotated, presenting it again is not treated as theft but answered
-    /// with a fresh pair in the same family (the previously issued successor
-    /// is revoked), for clients whose refresh response got lost. Only the
-    /// immediate predecessor of the family's live token qualifies, at most
-    /// --refresh-reuse-grace-max times; anything older or later is reuse and
-    /// revokes the family. Trade-off: within the window a stolen token that
-    /// was just rotated still works once or twice, so keep it to seconds.
+    /// with a fresh pair in the same family, for clients whose refresh
+    /// response got lost; the successor issued before is used up, so the
+    /// family keeps one live token. Only the immediate predecessor of the
+    /// live token qualifies, at most --refresh-reuse-grace-max times;
+    /// anything older or later is reuse and revokes the family. Trade-off:
+    /// within the window a thief replaying a just-rotated token is served
+    /// too, and caught only one refresh later (when the victim's token turns
+    /// out used); keep it to seconds.
     #[arg(long, env = "AUTH_REFRESH_REUSE_GRACE", default_value = "0s", value_parser = humantime::parse_duration)]
     pub refresh_reuse_grace: Duration,
     /// How many times one rotated refresh token may be replayed within the
@@ -171,6 +174,10 @@ pub enum UsersCommand {
         /// on the command line would show up in `ps` and shell history).
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// Succeed without changes when the user exists (its password is
+        /// left as it is), so a setup script can run again.
+        #[arg(long)]
+        if_missing: bool,
     },
     /// Disable a user: no more logins or refreshes, and every session
     /// (token family) is revoked at once. Access tokens already issued stay
@@ -220,6 +227,10 @@ pub struct ClientAddArgs {
     /// Redirect URI for the authorization-code grant (repeat for several).
     #[arg(long = "redirect-uri")]
     pub redirect_uris: Vec<String>,
+    /// Succeed without changes when a client with this id exists (its
+    /// settings are left as they are), so a setup script can run again.
+    #[arg(long)]
+    pub if_missing: bool,
 }
 
 /// `keys` subcommands.

@@ -6,6 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use shared_claims::Scope;
 
+use crate::admin;
 use crate::cli::{
     Cli, ClientAddArgs, ClientsCommand, Command, DatabaseArgs, KeysCommand, UsersCommand,
 };
@@ -15,7 +16,6 @@ use crate::config::ServeConfig;
 use crate::domain::{
     GrantType, GrantTypes, Password, PasswordPolicyError, Username, UsernameError,
 };
-use crate::admin;
 use crate::keys::KeyError;
 use crate::passwords::{self, HashError};
 use crate::startup::Application;
@@ -111,11 +111,12 @@ pub fn users(
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let name = match command {
+    let (name, if_missing) = match command {
         UsersCommand::Add {
             name,
             password_stdin: _,
-        } => name,
+            if_missing,
+        } => (name, if_missing),
         other => return admin::users(&mut *open(database)?, other, out),
     };
     let username = Username::parse(&name)?;
@@ -125,6 +126,10 @@ pub fn users(
     let hash = passwords::hash_blocking(&password)?;
     let mut conn = open(database)?;
     let user = match storage::users::create(&mut conn, username.as_str(), hash, clock::now()) {
+        Err(StorageError::Conflict) if if_missing => {
+            writeln!(out, "user {username} already exists; left unchanged")?;
+            return Ok(());
+        }
         Err(StorageError::Conflict) => {
             return Err(CommandError::Exists(format!("user {username}")));
         }
@@ -141,9 +146,14 @@ pub fn clients(
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let ClientsCommand::Add(args) = command;
+    let if_missing = args.if_missing;
     let (row, secret) = client_row(args)?;
     let mut conn = open(database)?;
     match storage::clients::insert(&mut conn, &row) {
+        Err(StorageError::Conflict) if if_missing => {
+            writeln!(out, "client {} already exists; left unchanged", row.id)?;
+            return Ok(());
+        }
         Err(StorageError::Conflict) => {
             return Err(CommandError::Exists(format!("client {}", row.id)));
         }
@@ -231,7 +241,61 @@ mod tests {
             scope: "notes:write notes:read".into(),
             audience: "resource-server".into(),
             redirect_uris: vec![],
+            if_missing: false,
         }
+    }
+
+    /// A fresh SQLite database for one command-line test.
+    fn scratch_database(dir: &tempfile::TempDir) -> DatabaseArgs {
+        DatabaseArgs {
+            database_url: crate::storage::DatabaseUrl::Sqlite(
+                dir.path().join("auth.db").display().to_string(),
+            ),
+            db_pool_size: 1,
+            db_timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn if_missing_makes_adding_a_user_or_client_safe_to_repeat() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let database = scratch_database(&dir);
+        let add_user = |if_missing| {
+            let command = UsersCommand::Add {
+                name: "demo".into(),
+                password_stdin: true,
+                if_missing,
+            };
+            let mut stdin = "a long enough demo password\n".as_bytes();
+            let mut out = Vec::new();
+            users(&database, command, &mut stdin, &mut out)
+                .map(|()| String::from_utf8_lossy(&out).into_owned())
+        };
+        let add_client = |if_missing| {
+            let mut out = Vec::new();
+            let command = ClientsCommand::Add(ClientAddArgs {
+                if_missing,
+                ..args(&[GrantType::Password], false)
+            });
+            clients(&database, command, &mut out)
+                .map(|()| String::from_utf8_lossy(&out).into_owned())
+        };
+
+        assert!(
+            add_user(true)
+                .expect("created")
+                .starts_with("created user demo")
+        );
+        assert!(add_user(true).expect("kept").contains("already exists"));
+        assert!(matches!(add_user(false), Err(CommandError::Exists(_))));
+
+        assert!(
+            add_client(true)
+                .expect("created")
+                .contains("client_id: app")
+        );
+        assert!(add_client(true).expect("kept").contains("already exists"));
+        assert!(matches!(add_client(false), Err(CommandError::Exists(_))));
     }
 
     #[test]

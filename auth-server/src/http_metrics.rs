@@ -208,7 +208,6 @@ impl HttpMetrics {
             }
             let total: u64 = buckets.iter().sum();
             // Microseconds to seconds; f64 is exact far beyond any real sum.
-            #[allow(clippy::cast_precision_loss)]
             let sum = *sum_micros as f64 / 1e6;
             let _ = write!(
                 out,

@@ -136,8 +136,7 @@ pub fn encoding_key(
             let signing = p256::ecdsa::SigningKey::from_pkcs8_der(private_der)
                 .map_err(|_| MaterialError::Invalid("private key is not PKCS#8 P-256"))?;
             let (x, y) = p256_coordinates(signing.verifying_key())?;
-            if public.x.as_deref() != Some(x.as_str()) || public.y.as_deref() != Some(y.as_str())
-            {
+            if public.x.as_deref() != Some(x.as_str()) || public.y.as_deref() != Some(y.as_str()) {
                 return Err(mismatch);
             }
             EncodingKey::from_ec_der(private_der)
@@ -146,8 +145,7 @@ pub fn encoding_key(
             let private = rsa::PrivateKey::from_pkcs1_der(private_der)
                 .map_err(|_| MaterialError::Invalid("private key is not PKCS#1 RSA"))?;
             let (n, e) = rsa_components(&private);
-            if public.n.as_deref() != Some(n.as_str()) || public.e.as_deref() != Some(e.as_str())
-            {
+            if public.n.as_deref() != Some(n.as_str()) || public.e.as_deref() != Some(e.as_str()) {
                 return Err(mismatch);
             }
             EncodingKey::from_rsa_der(private_der)
@@ -194,7 +192,9 @@ fn p256_coordinates(key: &p256::ecdsa::VerifyingKey) -> Result<(String, String),
     let point = key.to_sec1_point(false);
     match (point.x(), point.y()) {
         (Some(x), Some(y)) => Ok((URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y))),
-        _ => Err(MaterialError::Invalid("P-256 public key is not a finite point")),
+        _ => Err(MaterialError::Invalid(
+            "P-256 public key is not a finite point",
+        )),
     }
 }
 
@@ -238,7 +238,10 @@ mod tests {
         for alg in SigningAlg::ALL {
             let key = generate(alg).expect("generate");
             assert_eq!(key.public_jwk.alg.as_deref(), Some(alg.as_str()));
-            assert_eq!(thumbprint(&key.public_jwk).as_deref(), Some(key.kid.as_str()));
+            assert_eq!(
+                thumbprint(&key.public_jwk).as_deref(),
+                Some(key.kid.as_str())
+            );
             encoding_key(alg, &key.private_der, &key.public_jwk).expect("usable");
             assert!(!format!("{key:?}").contains(&format!("{:?}", key.private_der)));
         }
@@ -278,7 +281,10 @@ mod tests {
         for alg in SigningAlg::ALL {
             let a = generate(alg).expect("generate");
             let b = generate(alg).expect("generate");
-            assert!(encoding_key(alg, &a.private_der, &b.public_jwk).is_err(), "{alg}");
+            assert!(
+                encoding_key(alg, &a.private_der, &b.public_jwk).is_err(),
+                "{alg}"
+            );
         }
         let ed = generate(SigningAlg::EdDSA).expect("generate");
         assert!(encoding_key(SigningAlg::ES256, &ed.private_der, &ed.public_jwk).is_err());

@@ -389,7 +389,7 @@ fn public_jwk(row: &SigningKeyRow) -> Result<Jwk, KeyError> {
 
 /// Parses the private key, checking it is what the row says it is, so a bad
 /// row fails here, at load, rather than on every token request.
-fn parse_active(row: &SigningKeyRow) -> Result<ActiveKey, KeyError> {
+pub fn parse_active(row: &SigningKeyRow) -> Result<ActiveKey, KeyError> {
     let corrupt = |reason: &str| KeyError::Corrupt {
         kid: row.kid.clone(),
         reason: reason.to_owned(),
@@ -433,9 +433,7 @@ mod tests {
             let jwk = public_jwk(&row).expect("jwk");
             assert_eq!(jwk.kty, kty);
             assert_eq!(jwk.use_.as_deref(), Some("sig"));
-            assert!(
-                !format!("{row:?} {active:?}").contains(&format!("{:?}", row.private_key))
-            );
+            assert!(!format!("{row:?} {active:?}").contains(&format!("{:?}", row.private_key)));
         }
     }
 

@@ -245,6 +245,25 @@ mod tests {
     }
 
     #[test]
+    fn error_labels_are_the_wire_codes() {
+        for code in [
+            ErrorCode::InvalidRequest,
+            ErrorCode::InvalidClient,
+            ErrorCode::InvalidGrant,
+            ErrorCode::UnauthorizedClient,
+            ErrorCode::UnsupportedGrantType,
+            ErrorCode::InvalidScope,
+            ErrorCode::TemporarilyUnavailable,
+            ErrorCode::ServerError,
+        ] {
+            assert_eq!(
+                serde_json::to_value(code).expect("serializes"),
+                code.as_str()
+            );
+        }
+    }
+
+    #[test]
     fn the_hook_counts_oauth_errors_only() {
         let metrics = Arc::new(Metrics::default());
         let hook = metrics.oauth_error_hook();

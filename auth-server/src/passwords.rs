@@ -107,7 +107,8 @@ impl Hasher {
 
     /// Hashes computing now.
     pub fn in_flight(&self) -> usize {
-        self.workers.saturating_sub(self.permits.available_permits())
+        self.workers
+            .saturating_sub(self.permits.available_permits())
     }
 
     /// Hashes waiting for one of the [`Hasher::workers`] slots.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::Logger;
 use actix_web::{App, HttpServer, web};
+use shared_claims::actix::TokenVerifier;
 use tokio::task::JoinHandle;
 
 use crate::clock;
@@ -14,12 +15,13 @@ use crate::config::{self, ConfigError, ServeConfig};
 use crate::domain::SigningAlg;
 use crate::grants::{GrantContext, TokenPolicy};
 use crate::http_metrics::RequestMetrics;
-use crate::metrics::Metrics;
-use crate::shutdown;
 use crate::keys::{self, KeyError, KeyStore};
+use crate::metrics::Metrics;
+use crate::own_tokens::OwnTokenVerifier;
 use crate::passwords::{HashError, Hasher};
 use crate::report::Chain;
 use crate::routes::{self, AuthorizationServerMetadata};
+use crate::shutdown;
 use crate::storage::refresh_tokens::ReuseGrace;
 use crate::storage::{self, DbPool, StorageError};
 
@@ -146,6 +148,11 @@ impl Application {
             },
         });
         let allow_registration = config.allow_registration;
+        // What the bearer extractor of /sessions/logout-all verifies with.
+        let own_tokens: web::Data<dyn TokenVerifier> = web::Data::from(Arc::new(
+            OwnTokenVerifier::new(keys.clone(), issuer.clone()),
+        )
+            as Arc<dyn TokenVerifier>);
         let request_metrics =
             RequestMetrics::new(metrics.http().clone()).on_error(metrics.oauth_error_hook());
         let mut server = HttpServer::new(move || {
@@ -159,6 +166,7 @@ impl Application {
                 // Outermost, so the latency covers the logger too.
                 .wrap(request_metrics.clone())
                 .app_data(state.clone())
+                .app_data(own_tokens.clone())
                 .configure(routes::configure(allow_registration))
         })
         .shutdown_timeout(shutdown::timeout_secs(config.shutdown_timeout))

@@ -1,7 +1,8 @@
 //! Owners of real server processes for end-to-end tests and the demo.
 //!
-//! Each [`AuthServer`] gets its own database (a fresh SQLite file by default)
-//! and a free port; each [`ResourceServer`] trusts one auth server. Both are
+//! Each [`AuthServer`] gets its own database (a fresh SQLite file by default,
+//! or a fresh PostgreSQL database: [`Database::postgres_fresh`]) and a free
+//! port; each [`ResourceServer`] trusts one auth server. Both are
 //! ready when constructed (their `/readyz` answered 200) and are stopped with
 //! SIGTERM, then SIGKILL after a grace period, when dropped. If the test is
 //! failing, the servers' stderr is printed as they are dropped.
@@ -23,6 +24,8 @@ mod binaries;
 mod cli;
 mod command;
 mod database;
+mod invocation;
+mod postgres;
 mod process;
 mod ready;
 mod resource;
@@ -31,6 +34,8 @@ pub use auth::{AuthServer, AuthServerBuilder};
 pub use binaries::{BuildOutput, ensure_built};
 pub use cli::CliOutput;
 pub use database::{Database, TEST_DATABASE_URL};
+pub use invocation::{Invocation, InvokedServer};
+pub use postgres::DATABASE_PREFIX;
 pub use resource::{ResourceServer, ResourceServerBuilder};
 
 /// The audience the resource server accepts unless told otherwise.

@@ -1,18 +1,25 @@
 //! Every way a token can be wrong, each with the exact answer it must get
-//! from the resource server (RFC 6750 §3).
+//! from the resource server (RFC 6750 §3). Each story runs on SQLite, and on
+//! PostgreSQL when `TEST_DATABASE_URL` is set.
 
 mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{CLIENT, PASSWORD, Stack, challenge, http_client, poll_until};
-use e2e_tests::fixture::AuthServer;
+use common::{CLIENT, PASSWORD, Stack, challenge, http_client, on_both_backends, poll_until};
+use e2e_tests::fixture::{AuthServer, Database};
 use e2e_tests::jwt::{self, Parts};
 use ed25519_dalek::{Signer, SigningKey};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 use shared_claims::JwkSet;
+
+on_both_backends!(
+    every_forged_or_misused_token_is_refused_as_invalid_token,
+    a_request_without_a_token_is_asked_to_authenticate_without_an_error_code,
+    a_token_without_the_needed_scope_is_forbidden_and_told_which_scope,
+);
 
 /// A token, what is wrong with it, and the words of which at least one
 /// must appear in the `error_description` (RFC 6750 §3: it says what was
@@ -23,10 +30,9 @@ struct Forgery {
     because: &'static [&'static str],
 }
 
-#[test]
-fn every_forged_or_misused_token_is_refused_as_invalid_token() {
+fn every_forged_or_misused_token_is_refused_as_invalid_token(database: Database) {
     // Given alice, and a genuine access token the API accepts
-    let stack = Stack::start(AuthServer::builder());
+    let stack = Stack::start(AuthServer::builder().database(database));
     let genuine = access_token(&stack.login("alice", CLIENT));
     assert_eq!(stack.me(&genuine).status(), 200, "the genuine token works");
     let parts = Parts::split(&genuine).expect("a compact JWT");
@@ -136,10 +142,9 @@ fn every_forged_or_misused_token_is_refused_as_invalid_token() {
     }
 }
 
-#[test]
-fn a_request_without_a_token_is_asked_to_authenticate_without_an_error_code() {
+fn a_request_without_a_token_is_asked_to_authenticate_without_an_error_code(database: Database) {
     // Given the API
-    let stack = Stack::start(AuthServer::builder());
+    let stack = Stack::start(AuthServer::builder().database(database));
 
     // When a request carries no token at all
     let response = stack
@@ -156,10 +161,9 @@ fn a_request_without_a_token_is_asked_to_authenticate_without_an_error_code() {
     assert_eq!(refusal.error(), None);
 }
 
-#[test]
-fn a_token_without_the_needed_scope_is_forbidden_and_told_which_scope() {
+fn a_token_without_the_needed_scope_is_forbidden_and_told_which_scope(database: Database) {
     // Given a client that may only read notes, and alice's token from it
-    let stack = Stack::start(AuthServer::builder());
+    let stack = Stack::start(AuthServer::builder().database(database));
     stack
         .auth
         .add_client("reader-app", &["password"], "notes:read", "resource-server")

@@ -1,12 +1,15 @@
 //! The life of a login, told against the real binaries: issue, use, expire,
-//! refresh, reuse.
+//! refresh, reuse. Each story runs on SQLite, and on PostgreSQL when
+//! `TEST_DATABASE_URL` is set (see `on_both_backends!`).
 
 mod common;
 
 use std::time::Duration;
 
-use common::{CLIENT, FULL_SCOPE, PASSWORD, Stack, challenge, json_error, poll_until};
-use e2e_tests::fixture::AuthServer;
+use common::{
+    CLIENT, FULL_SCOPE, PASSWORD, Stack, challenge, json_error, on_both_backends, poll_until,
+};
+use e2e_tests::fixture::{AuthServer, Database};
 use e2e_tests::jwt;
 use oauth2::basic::{BasicErrorResponseType, BasicTokenType};
 use oauth2::{
@@ -16,11 +19,24 @@ use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use serde_json::{Value, json};
 use shared_claims::AccessClaims;
 
-#[test]
-fn a_login_lives_expires_refreshes_and_dies_when_a_refresh_token_is_replayed() {
+on_both_backends!(
+    a_login_lives_expires_refreshes_and_dies_when_a_refresh_token_is_replayed,
+    a_token_response_is_json_that_no_cache_may_keep,
+    a_wrong_password_and_an_unknown_user_look_the_same,
+    the_api_keeps_accepting_tokens_while_the_auth_server_is_down,
+    notes_written_with_notes_write_are_read_back_with_notes_read,
+    a_user_registers_herself_only_where_registration_is_open,
+    the_metadata_document_points_at_this_server,
+);
+
+fn a_login_lives_expires_refreshes_and_dies_when_a_refresh_token_is_replayed(database: Database) {
     // Given an auth server issuing 2-second access tokens, a resource server
     // with no clock leeway, user alice and the first-party client notes-app
-    let stack = Stack::start(AuthServer::builder().access_ttl(Duration::from_secs(2)));
+    let stack = Stack::start(
+        AuthServer::builder()
+            .database(database)
+            .access_ttl(Duration::from_secs(2)),
+    );
     let oauth = stack.oauth_client(CLIENT);
 
     // When alice logs in through an OAuth client library nobody here wrote
@@ -120,10 +136,9 @@ fn a_login_lives_expires_refreshes_and_dies_when_a_refresh_token_is_replayed() {
     }
 }
 
-#[test]
-fn a_token_response_is_json_that_no_cache_may_keep() {
+fn a_token_response_is_json_that_no_cache_may_keep(database: Database) {
     // Given alice and notes-app
-    let stack = Stack::start(AuthServer::builder());
+    let stack = Stack::start(AuthServer::builder().database(database));
 
     // When she logs in
     let response = stack.password_grant("alice", PASSWORD, CLIENT);
@@ -153,10 +168,9 @@ fn a_token_response_is_json_that_no_cache_may_keep() {
     assert_eq!(body["scope"], FULL_SCOPE);
 }
 
-#[test]
-fn a_wrong_password_and_an_unknown_user_look_the_same() {
+fn a_wrong_password_and_an_unknown_user_look_the_same(database: Database) {
     // Given alice and notes-app
-    let stack = Stack::start(AuthServer::builder());
+    let stack = Stack::start(AuthServer::builder().database(database));
 
     // When one login has a wrong password and another names nobody
     let wrong_password = stack.password_grant("alice", "not her password", CLIENT);
@@ -171,10 +185,9 @@ fn a_wrong_password_and_an_unknown_user_look_the_same() {
     assert!(!wrong_password.to_string().contains("not her password"));
 }
 
-#[test]
-fn the_api_keeps_accepting_tokens_while_the_auth_server_is_down() {
+fn the_api_keeps_accepting_tokens_while_the_auth_server_is_down(database: Database) {
     // Given alice holds a valid access token
-    let mut stack = Stack::start(AuthServer::builder());
+    let mut stack = Stack::start(AuthServer::builder().database(database));
     let login = stack.login("alice", CLIENT);
     let access = login["access_token"].as_str().expect("access token");
 
@@ -192,10 +205,9 @@ fn the_api_keeps_accepting_tokens_while_the_auth_server_is_down() {
     assert_eq!(ready.status(), 200, "still ready with cached keys");
 }
 
-#[test]
-fn notes_written_with_notes_write_are_read_back_with_notes_read() {
+fn notes_written_with_notes_write_are_read_back_with_notes_read(database: Database) {
     // Given alice and bob, each logged in with the full notes scope
-    let stack = Stack::start(AuthServer::builder());
+    let stack = Stack::start(AuthServer::builder().database(database));
     stack.auth.add_user("bob", PASSWORD).expect("users add bob");
     let alice = stack.login("alice", CLIENT)["access_token"]
         .as_str()
@@ -242,11 +254,16 @@ fn notes_written_with_notes_write_are_read_back_with_notes_read() {
     assert!(!bobs.contains("buy oat milk"), "bob's notes: {bobs}");
 }
 
-#[test]
-fn a_user_registers_herself_only_where_registration_is_open() {
-    // Given one auth server with registration open and one without
-    let open = Stack::start(AuthServer::builder().allow_registration(true));
-    let closed = Stack::start(AuthServer::builder());
+fn a_user_registers_herself_only_where_registration_is_open(database: Database) {
+    // Given one auth server with registration open and one without, each
+    // with its own database
+    let other_database = database.fresh_like().expect("a second fresh database");
+    let open = Stack::start(
+        AuthServer::builder()
+            .database(database)
+            .allow_registration(true),
+    );
+    let closed = Stack::start(AuthServer::builder().database(other_database));
     let register = |stack: &Stack| {
         stack
             .http
@@ -270,10 +287,9 @@ fn a_user_registers_herself_only_where_registration_is_open() {
     );
 }
 
-#[test]
-fn the_metadata_document_points_at_this_server() {
+fn the_metadata_document_points_at_this_server(database: Database) {
     // Given an auth server on a free port
-    let stack = Stack::start(AuthServer::builder());
+    let stack = Stack::start(AuthServer::builder().database(database));
 
     // When a client discovers it (RFC 8414)
     let metadata: Value = stack

@@ -4,9 +4,9 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use crate::oauth_error::RETRY_AFTER_SECS;
 use crate::report::Chain;
 use crate::startup::AppState;
-use crate::oauth_error::RETRY_AFTER_SECS;
 use crate::storage::{self, StorageError};
 
 /// `GET /healthz`: the process serves HTTP.

@@ -1,10 +1,14 @@
 //! `GET /.well-known/oauth-authorization-server` (RFC 8414).
 
+use std::collections::BTreeSet;
+
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
+use crate::report::Chain;
 use crate::startup::AppState;
+use crate::storage;
 
 /// Authorization server metadata. Claims only what is implemented.
 #[derive(Debug, Clone, Serialize)]
@@ -23,6 +27,21 @@ pub struct AuthorizationServerMetadata {
     pub response_types_supported: Vec<&'static str>,
     /// Client authentication methods at the token endpoint.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The RFC 7009 revocation endpoint URL.
+    pub revocation_endpoint: String,
+    /// Client authentication at the revocation endpoint: public clients
+    /// identify with `client_id` alone (`none`).
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The RFC 7662 introspection endpoint URL.
+    pub introspection_endpoint: String,
+    /// Client authentication at the introspection endpoint: confidential
+    /// clients only.
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// Every scope some registered client may ask for, read per request so
+    /// clients registered since start appear. Omitted when the database
+    /// cannot say (RFC 8414 makes the member optional).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes_supported: Option<Vec<String>>,
 }
 
 impl AuthorizationServerMetadata {
@@ -40,13 +59,39 @@ impl AuthorizationServerMetadata {
                 "client_secret_post",
                 "none",
             ],
+            revocation_endpoint: format!("{base}/oauth/revoke"),
+            revocation_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            introspection_endpoint: format!("{base}/oauth/introspect"),
+            introspection_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            scopes_supported: None,
         }
     }
 }
 
-/// Serves the metadata computed at start.
+/// Serves the metadata computed at start, with the scopes of the clients
+/// registered now. Cached for five minutes: long enough to spare the
+/// database, short enough for a new client's scopes to show up soon.
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    let mut metadata = state.metadata.clone();
+    match storage::run(&state.grants.pool, storage::clients::scopes).await {
+        Ok(lists) => {
+            let scopes: BTreeSet<String> = lists
+                .iter()
+                .flat_map(|list| list.split_whitespace())
+                .map(str::to_owned)
+                .collect();
+            metadata.scopes_supported = Some(scopes.into_iter().collect());
+        }
+        Err(err) => log::warn!("metadata: scopes unavailable: {}", Chain(&err)),
+    }
     HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .json(&state.metadata)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(&metadata)
 }

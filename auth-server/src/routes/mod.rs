@@ -1,16 +1,23 @@
 //! HTTP routes. Handlers parse the request, call the domain, and map the
 //! result; they never build queries.
 
+mod form_endpoint;
 mod health;
+mod introspect;
 mod jwks;
 mod metadata;
 mod metrics;
+mod openapi;
+mod revoke;
+mod sessions;
 mod token;
 mod users;
 
-use actix_web::web;
+use actix_web::{FromRequest, Handler, Resource, Responder, web};
+use shared_claims::actix::BearerConfig;
 
 pub use metadata::AuthorizationServerMetadata;
+pub use openapi::OPENAPI_JSON;
 
 /// Largest accepted token request body. Real requests are a few hundred
 /// bytes; the cap bounds what an anonymous caller can make us parse.
@@ -25,14 +32,15 @@ pub fn configure(allow_registration: bool) -> impl FnOnce(&mut web::ServiceConfi
                 .app_data(web::PayloadConfig::new(TOKEN_BODY_LIMIT))
                 .route(web::post().to(token::token)),
         )
-        .route("/.well-known/jwks.json", web::get().to(jwks::jwks))
-        .route(
+        .service(get("/.well-known/jwks.json", jwks::jwks))
+        .service(get(
             "/.well-known/oauth-authorization-server",
-            web::get().to(metadata::metadata),
-        )
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(metrics::metrics));
+            metadata::metadata,
+        ))
+        .service(get("/healthz", health::healthz))
+        .service(get("/readyz", health::readyz))
+        .service(get("/metrics", metrics::metrics));
+        oauth_surface(cfg);
         if allow_registration {
             cfg.service(
                 web::resource("/users")
@@ -41,4 +49,38 @@ pub fn configure(allow_registration: bool) -> impl FnOnce(&mut web::ServiceConfi
             );
         }
     }
+}
+
+/// Revocation, introspection, sessions and the API document.
+fn oauth_surface(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/oauth/revoke")
+            .app_data(web::PayloadConfig::new(TOKEN_BODY_LIMIT))
+            .route(web::post().to(revoke::revoke)),
+    )
+    .service(
+        web::resource("/oauth/introspect")
+            .app_data(web::PayloadConfig::new(TOKEN_BODY_LIMIT))
+            .route(web::post().to(introspect::introspect)),
+    )
+    .service(
+        web::resource("/sessions/logout-all")
+            .app_data(BearerConfig {
+                realm: sessions::REALM.to_owned(),
+            })
+            .route(web::post().to(sessions::logout_all)),
+    )
+    .service(get("/openapi.json", openapi::openapi));
+}
+
+/// A resource answering GET. A resource, not a bare `route`, so other
+/// methods get 405 with an `Allow` header (RFC 9110 §15.5.6) rather than
+/// 404, as for the POST endpoints.
+fn get<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path).route(web::get().to(handler))
 }

@@ -74,7 +74,7 @@ pub async fn token(
 }
 
 /// Looks the client up and checks its credentials.
-async fn authenticate(
+pub(super) async fn authenticate(
     state: &AppState,
     credentials: ClientCredentials,
 ) -> Result<Client, OAuthError> {
@@ -93,7 +93,7 @@ fn required(form: &mut Form, name: &'static str) -> Result<String, GrantError> {
 
 /// Whether the media type is `application/x-www-form-urlencoded`, whatever
 /// its parameters (`; charset=UTF-8`) or letter case.
-fn is_form_urlencoded(req: &HttpRequest) -> bool {
+pub(super) fn is_form_urlencoded(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -36,6 +36,15 @@ pub fn insert(conn: &mut DbConnection, client: &ClientRow) -> Result<(), Storage
     Ok(())
 }
 
+/// The scope column of every client (space-separated lists), for the
+/// metadata's `scopes_supported`.
+pub fn scopes(conn: &mut DbConnection) -> Result<Vec<String>, StorageError> {
+    Ok(clients::table
+        .select(clients::scope)
+        .distinct()
+        .load(conn)?)
+}
+
 /// The client with this id, if any.
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ClientRow>, StorageError> {
     Ok(clients::table

@@ -323,6 +323,18 @@ fn replay_within_grace(
     if counted == 0 {
         return Ok(false);
     }
+    // A fresh statement sees what concurrent transactions committed while
+    // this one waited for the row lock: PostgreSQL re-checks a waiting
+    // update's row, but not the family subquery, against the newest data.
+    let family_revoked = token_families::table
+        .inner_join(refresh_tokens::table)
+        .filter(refresh_tokens::token_hash.eq(presented_hash))
+        .select(token_families::revoked_at)
+        .first::<Option<i64>>(conn)?
+        .is_some();
+    if family_revoked {
+        return Ok(false);
+    }
     let successor: Option<String> = refresh_tokens::table
         .filter(refresh_tokens::parent_hash.eq(presented_hash))
         .filter(refresh_tokens::used_at.is_null())

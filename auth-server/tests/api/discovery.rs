@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use auth_server::domain::SigningAlg;
 use auth_server::{clock, keys};
 use serde_json::Value;
 use shared_claims::JwkSet;
@@ -57,6 +58,27 @@ async fn metadata_describes_what_is_implemented() {
         meta["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
     );
+    assert_eq!(
+        meta["revocation_endpoint"],
+        format!("{}/oauth/revoke", app.issuer)
+    );
+    assert_eq!(
+        meta["revocation_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    assert_eq!(
+        meta["introspection_endpoint"],
+        format!("{}/oauth/introspect", app.issuer)
+    );
+    assert_eq!(
+        meta["introspection_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    // The union of the registered clients' scopes.
+    assert_eq!(
+        meta["scopes_supported"],
+        serde_json::json!(["notes:read", "notes:write"])
+    );
     // The default issuer is the bound address, so port 0 works.
     assert_eq!(app.issuer, app.address);
 }
@@ -70,7 +92,14 @@ async fn a_key_rotated_elsewhere_is_published_and_then_signs() {
     let app = TestApp::spawn_with(TestDb::sqlite(), options).await;
 
     // Given a rotation by another process (the CLI, another instance)...
-    let new_kid = keys::rotate(&mut app.db.connection(), clock::now()).unwrap();
+    let plan = keys::RotatePlan {
+        alg: SigningAlg::EdDSA,
+        activation_delay: 0,
+        retire_after: 3600,
+    };
+    let new_kid = keys::rotate(&mut app.db.connection(), clock::now(), &plan)
+        .unwrap()
+        .kid;
 
     // ...the running server publishes both keys within its refresh interval...
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -175,6 +175,11 @@ pub struct Options {
     pub allow_registration: bool,
     pub db_timeout: Duration,
     pub key_refresh_interval: Duration,
+    /// The database URL the server uses, when it must differ from the one
+    /// the test seeds through (a proxy in between).
+    pub server_database_url: Option<DatabaseUrl>,
+    /// Any other server setting, applied last.
+    pub serve: fn(&mut ServeConfig),
 }
 
 impl Default for Options {
@@ -183,6 +188,8 @@ impl Default for Options {
             allow_registration: false,
             db_timeout: Duration::from_secs(2),
             key_refresh_interval: Duration::from_secs(60),
+            server_database_url: None,
+            serve: |_| {},
         }
     }
 }
@@ -222,13 +229,14 @@ impl TestApp {
                 add_client(&mut conn, "svc", "client_credentials", "notes:read", true).unwrap();
             (alice, secret)
         };
-        let mut config = ServeConfig::new(db.url());
+        let mut config = ServeConfig::new(options.server_database_url.unwrap_or_else(|| db.url()));
         config.bind = "127.0.0.1:0".parse().unwrap();
         config.http_workers = Some(1);
         config.password_workers = 2;
         config.allow_registration = options.allow_registration;
         config.database.checkout_timeout = options.db_timeout;
         config.key_refresh_interval = options.key_refresh_interval;
+        (options.serve)(&mut config);
         let app = Application::build(config).await.expect("server starts");
         let address = format!("http://{}", app.local_addr());
         let issuer = app.issuer().to_owned();

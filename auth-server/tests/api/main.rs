@@ -5,10 +5,21 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod helpers;
+mod oauth_helpers;
+mod proxy;
 
+mod client_rules;
 mod discovery;
 mod health;
+mod introspection;
+mod key_rotation;
+mod openapi;
+mod operations;
 mod registration;
+mod reuse_grace;
+mod revocation;
+mod sessions;
+mod shutdown;
 mod storage;
 mod token_endpoint;
 mod token_lifecycle;

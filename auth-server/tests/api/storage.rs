@@ -5,8 +5,11 @@
 use std::sync::{Arc, Barrier};
 use std::thread;
 
+use auth_server::domain::SigningAlg;
 use auth_server::keys::{self, KeyState};
-use auth_server::storage::refresh_tokens::{self, FamilyRow, Rotation, RotationOutcome};
+use auth_server::storage::refresh_tokens::{
+    self, FamilyRow, ReuseGrace, Rotation, RotationOutcome,
+};
 use auth_server::storage::{DbConnection, StorageError, signing_keys, users};
 
 use crate::helpers::{TestDb, add_client, add_user, on_both_backends};
@@ -59,6 +62,7 @@ fn rotate(
         client_id: "app",
         now,
         idle_ttl: idle,
+        grace: ReuseGrace::OFF,
     };
     refresh_tokens::rotate(conn, rotation, |_| Ok(())).unwrap()
 }
@@ -190,6 +194,7 @@ fn another_client_can_neither_use_nor_burn_a_token(db: &TestDb) {
         client_id: "other",
         now: T0 + 1,
         idle_ttl: 7 * DAY,
+        grace: ReuseGrace::OFF,
     };
     let outcome = refresh_tokens::rotate(&mut conn, rotation, |_| Ok::<(), ()>(())).unwrap();
     assert_eq!(outcome, RotationOutcome::WrongClient);
@@ -208,6 +213,7 @@ fn a_refused_admission_leaves_the_token_unused(db: &TestDb) {
         client_id: "app",
         now: T0 + 1,
         idle_ttl: 7 * DAY,
+        grace: ReuseGrace::OFF,
     };
     let outcome = refresh_tokens::rotate(&mut conn, rotation, |family| {
         assert_eq!(family.scope, "notes:read");
@@ -279,7 +285,12 @@ fn rotation_adds_a_signing_key_and_keeps_the_old_one_published(db: &TestDb) {
         "ensure is idempotent"
     );
 
-    let new_kid = keys::rotate(&mut conn, T0 + 10).unwrap();
+    let plan = keys::RotatePlan {
+        alg: SigningAlg::EdDSA,
+        activation_delay: 0,
+        retire_after: 3600,
+    };
+    let new_kid = keys::rotate(&mut conn, T0 + 10, &plan).unwrap().kid;
     let after = keys::load_key_set(&mut conn, T0 + 10).unwrap();
     assert_eq!(after.signing.kid(), new_kid);
     let published: Vec<_> = after

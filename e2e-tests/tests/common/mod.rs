@@ -7,7 +7,9 @@
 use std::time::{Duration, Instant};
 
 use e2e_tests::challenge::Challenge;
-use e2e_tests::fixture::{AuthServer, AuthServerBuilder, DEFAULT_AUDIENCE, ResourceServer};
+use e2e_tests::fixture::{
+    AuthServer, AuthServerBuilder, DEFAULT_AUDIENCE, Database, ResourceServer, TEST_DATABASE_URL,
+};
 use oauth2::basic::BasicClient;
 use oauth2::{ClientId, EndpointNotSet, EndpointSet, TokenUrl};
 use reqwest::blocking::{Client, Response};
@@ -20,6 +22,53 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub const CLIENT: &str = "notes-app";
 /// Everything the notes API offers.
 pub const FULL_SCOPE: &str = "notes:read notes:write";
+
+/// Runs each named story (a `fn(Database)`) twice, as two tests in a module
+/// named after it: `STORY::sqlite` on a fresh SQLite file, and
+/// `STORY::postgres` on a fresh PostgreSQL database (see [`postgres`]). CI
+/// greps the `postgres` test names to prove those ran.
+#[allow(unused_macros)] // instances.rs, PostgreSQL only, does not use it
+macro_rules! on_both_backends {
+    ($($story:ident),+ $(,)?) => {$(
+        mod $story {
+            #[test]
+            fn sqlite() {
+                super::$story($crate::common::sqlite());
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(database) = $crate::common::postgres(module_path!()) {
+                    super::$story(database);
+                }
+            }
+        }
+    )+};
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
+
+/// A fresh SQLite database.
+pub fn sqlite() -> Database {
+    Database::sqlite().expect("a fresh SQLite database")
+}
+
+/// A fresh PostgreSQL database on the server `TEST_DATABASE_URL` names.
+/// Without that variable the test is skipped (`None`, with a line saying
+/// so), except under CI (`CI` set), where a skipped PostgreSQL test would
+/// hide a broken setup: there it panics.
+pub fn postgres(test: &str) -> Option<Database> {
+    let database = Database::postgres_from_env().expect("a fresh PostgreSQL database");
+    if database.is_none() {
+        let in_ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
+        assert!(
+            !in_ci,
+            "{TEST_DATABASE_URL} is not set, but CI must run the PostgreSQL tests ({test})"
+        );
+        println!("skipped {test}: {TEST_DATABASE_URL} is not set");
+    }
+    database
+}
 
 /// An OAuth client from the `oauth2` crate with only a token endpoint.
 pub type OAuthClient =

@@ -9,6 +9,9 @@
 //! - A token naming an unknown `kid` triggers at most one refetch per
 //!   `unknown_kid_cooldown`, and concurrent ones share it (single flight).
 //! - A fetched set with no usable key never replaces a good one.
+//! - Tokens that verified are remembered per key set ([`VerifiedTokens`]),
+//!   so a reused token skips the signature check; a new key set starts
+//!   with an empty cache.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -22,6 +25,7 @@ use log::{debug, info, warn};
 use shared_claims::actix::TokenVerifier;
 use shared_claims::{AccessClaims, JwkSet, TrustedKeys, Verifier, VerifierConfig, VerifyError};
 
+use super::verified::{DEFAULT_CAPACITY, TokenDigest, VerifiedStats, VerifiedTokens};
 use super::{FetchError, JwksSource, error_chain};
 
 /// Timing policy of a fetching cache.
@@ -37,6 +41,8 @@ pub struct CacheSettings {
     pub initial_backoff: Duration,
     /// Longest retry delay of the initial fetch.
     pub max_backoff: Duration,
+    /// Most already-verified tokens remembered (0: verify every time).
+    pub verified_capacity: usize,
 }
 
 impl CacheSettings {
@@ -49,6 +55,7 @@ impl CacheSettings {
             unknown_kid_cooldown: Duration::from_secs(30),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+            verified_capacity: DEFAULT_CAPACITY,
         }
     }
 }
@@ -101,7 +108,7 @@ pub struct JwksCache {
     pub(super) settings: CacheSettings,
     /// `None` for a static key set: nothing to fetch.
     pub(super) source: Option<JwksSource>,
-    current: ArcSwapOption<Verifier>,
+    current: ArcSwapOption<Epoch>,
     /// When the last unknown-kid refetch started; held across that fetch, so
     /// concurrent requests queue behind it instead of fetching again.
     refetch_gate: tokio::sync::Mutex<Option<Instant>>,
@@ -146,7 +153,24 @@ impl JwksCache {
 
     /// How many keys are trusted now.
     pub fn key_count(&self) -> usize {
-        self.current.load().as_ref().map_or(0, |v| v.keys().len())
+        self.current
+            .load()
+            .as_ref()
+            .map_or(0, |e| e.verifier.keys().len())
+    }
+
+    /// Entries in the verified-token cache of the current key set.
+    pub fn verified_len(&self) -> usize {
+        self.current.load().as_ref().map_or(0, |e| e.tokens.len())
+    }
+
+    /// `(hits, misses)` of the current key set's verified-token cache
+    /// (they restart from zero when the key set is replaced).
+    pub fn verified_stats(&self) -> (u64, u64) {
+        self.current.load().as_ref().map_or((0, 0), |e| {
+            let stats: &VerifiedStats = e.tokens.stats();
+            (stats.hits(), stats.misses())
+        })
     }
 
     /// Fetch counters.
@@ -209,11 +233,11 @@ impl JwksCache {
         // Fast path: one atomic load, no await, no allocation of our own.
         let seen = {
             let guard = self.current.load();
-            let Some(verifier) = guard.as_ref() else {
+            let Some(epoch) = guard.as_ref() else {
                 return Err(CacheRejection::NotReady);
             };
-            match verifier.verify(token) {
-                Err(VerifyError::UnknownKey { .. }) => Arc::clone(verifier),
+            match epoch.verify(token) {
+                Err(VerifyError::UnknownKey { .. }) => Arc::clone(epoch),
                 other => return Ok(other?),
             }
         };
@@ -224,7 +248,7 @@ impl JwksCache {
     async fn verify_after_refetch(
         &self,
         token: &str,
-        seen: Arc<Verifier>,
+        seen: Arc<Epoch>,
     ) -> Result<AccessClaims, VerifyError> {
         let unknown = || VerifyError::UnknownKey { kid: None };
         if self.source.is_none() {
@@ -268,16 +292,60 @@ impl JwksCache {
         }
         let count = keys.len();
         let new_kids = sorted_kids(&keys);
-        let previous = self.current.swap(Some(Arc::new(Verifier::new(
-            self.settings.verifier.clone(),
-            keys,
-        ))));
-        let old_kids = previous.as_ref().map(|v| sorted_kids(v.keys()));
+        // A fresh verified-token cache with every key set, even an unchanged
+        // one: telling "same keys" apart would need comparing key material,
+        // and refilling costs one verification per live token per refresh.
+        let epoch = Epoch {
+            tokens: VerifiedTokens::new(
+                self.settings.verified_capacity,
+                leeway_secs(&self.settings.verifier),
+            ),
+            verifier: Verifier::new(self.settings.verifier.clone(), keys),
+        };
+        let previous = self.current.swap(Some(Arc::new(epoch)));
+        let old_kids = previous.as_ref().map(|e| sorted_kids(e.verifier.keys()));
         if old_kids.as_ref() != Some(&new_kids) {
             info!("trusting {count} signing key(s): {}", new_kids.join(", "));
         }
         Ok(count)
     }
+}
+
+/// One key set: the verifier for it and the tokens it has verified. Swapped
+/// as a unit, so a cached verdict can never outlive the keys behind it.
+#[derive(Debug)]
+pub(super) struct Epoch {
+    verifier: Verifier,
+    tokens: VerifiedTokens,
+}
+
+impl Epoch {
+    /// A cached verdict if there is one, else a full verification (whose
+    /// success is then cached). The size limit comes first, so an oversized
+    /// token is refused before we spend a hash on it.
+    fn verify(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+        let now = unix_now_secs();
+        if token.len() > self.verifier.config().max_token_bytes {
+            return self.verifier.verify_at(token, now);
+        }
+        let digest = TokenDigest::of(token);
+        if let Some(claims) = self.tokens.get(&digest, now) {
+            return Ok(claims);
+        }
+        let claims = self.verifier.verify_at(token, now)?;
+        self.tokens.insert(digest, &claims, now);
+        Ok(claims)
+    }
+}
+
+/// The verifier's leeway in whole seconds, saturating as the verifier does.
+fn leeway_secs(config: &VerifierConfig) -> i64 {
+    i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The verifier's clock: Unix seconds, 0 before 1970.
+fn unix_now_secs() -> i64 {
+    i64::try_from(unix_now()).unwrap_or(i64::MAX)
 }
 
 fn sorted_kids(keys: &TrustedKeys) -> Vec<String> {
@@ -312,5 +380,115 @@ impl TokenVerifier for JwksCache {
 
     fn is_ready(&self) -> bool {
         JwksCache::is_ready(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ed25519_dalek::SigningKey;
+    use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use shared_claims::Jwk;
+
+    use super::*;
+
+    const ISSUER: &str = "https://auth.test";
+    const AUDIENCE: &str = "resource-server";
+
+    struct Key {
+        kid: &'static str,
+        signing: SigningKey,
+    }
+
+    impl Key {
+        fn new(kid: &'static str, seed: u8) -> Self {
+            Self {
+                kid,
+                signing: SigningKey::from_bytes(&[seed; 32]),
+            }
+        }
+
+        fn jwk(&self) -> Jwk {
+            Jwk::ed25519(
+                self.kid.to_owned(),
+                URL_SAFE_NO_PAD.encode(self.signing.verifying_key().as_bytes()),
+            )
+        }
+
+        fn token(&self, exp_in: i64) -> String {
+            let now = unix_now_secs();
+            let mut header = Header::new(Algorithm::EdDSA);
+            header.typ = Some("at+jwt".into());
+            header.kid = Some(self.kid.into());
+            let claims = serde_json::json!({
+                "iss": ISSUER, "sub": "alice", "aud": AUDIENCE,
+                "exp": now + exp_in, "iat": now, "nbf": now,
+                "jti": "j1", "client_id": "app", "scope": "notes:read",
+            });
+            let der = self.signing.to_pkcs8_der().expect("pkcs8");
+            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(der.as_bytes()))
+                .expect("sign")
+        }
+    }
+
+    fn set(keys: &[&Key]) -> JwkSet {
+        JwkSet {
+            keys: keys.iter().map(|k| k.jwk()).collect(),
+        }
+    }
+
+    fn cache_trusting(keys: &[&Key]) -> JwksCache {
+        let settings = CacheSettings::new(VerifierConfig::new(ISSUER, AUDIENCE));
+        JwksCache::fixed(settings, &set(keys)).expect("usable keys")
+    }
+
+    #[tokio::test]
+    async fn a_reused_token_is_answered_from_the_cache() {
+        let old = Key::new("old", 1);
+        let cache = cache_trusting(&[&old]);
+        let token = old.token(60);
+
+        let first = cache.verify_token(&token).await.expect("valid");
+        let second = cache.verify_token(&token).await.expect("valid");
+
+        assert_eq!(first, second);
+        assert_eq!(cache.verified_stats(), (1, 1));
+        assert_eq!(cache.verified_len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_removed_keys_cached_token_is_refused_after_the_key_set_changes() {
+        let old = Key::new("old", 1);
+        let new = Key::new("new", 2);
+        let cache = cache_trusting(&[&old]);
+        let token = old.token(60);
+        cache.verify_token(&token).await.expect("valid");
+        assert_eq!(cache.verified_len(), 1);
+
+        cache.install(&set(&[&new])).expect("usable");
+
+        assert_eq!(cache.verified_len(), 0);
+        assert!(matches!(
+            cache.verify_token(&token).await,
+            Err(CacheRejection::Invalid(VerifyError::UnknownKey { .. }))
+        ));
+    }
+
+    #[tokio::test]
+    async fn refused_tokens_are_not_cached() {
+        let trusted = Key::new("k", 1);
+        let forger = Key::new("k", 9); // same kid, other key
+        let cache = cache_trusting(&[&trusted]);
+        let forged = forger.token(60);
+
+        for _ in 0..2 {
+            assert_eq!(
+                cache.verify_token(&forged).await,
+                Err(CacheRejection::Invalid(VerifyError::BadSignature))
+            );
+        }
+        assert_eq!(cache.verified_len(), 0);
     }
 }

@@ -81,6 +81,13 @@ impl Narrator {
         self.send(self.http.post(format!("{base}{path}")).form(form))
     }
 
+    /// `POST base+path` with a JSON body (a `password` member is masked).
+    pub fn post_json(&self, base: &str, path: &str, body: &Value) -> Result<Exchange> {
+        self.announce("POST", path);
+        println!("{}", indent(&pretty(&masked(body)), 4));
+        self.send(self.http.post(format!("{base}{path}")).json(body))
+    }
+
     /// `GET base+path`, with a bearer token if given.
     pub fn get(&self, base: &str, path: &str, bearer: Option<&str>) -> Result<Exchange> {
         self.announce("GET", path);
@@ -163,7 +170,7 @@ pub fn abbreviate(token: &str) -> String {
     format!("{head}…{tail} ({} chars)", chars.len())
 }
 
-/// `json` with every token field abbreviated.
+/// `json` with every token field abbreviated and passwords masked.
 fn masked(json: &Value) -> Value {
     match json {
         Value::Object(map) => Value::Object(
@@ -172,6 +179,9 @@ fn masked(json: &Value) -> Value {
                     let value = match value {
                         Value::String(token) if TOKEN_FIELDS.contains(&key.as_str()) => {
                             Value::String(abbreviate(token))
+                        }
+                        Value::String(password) if key == "password" => {
+                            Value::String(shown_value(key, password))
                         }
                         other => masked(other),
                     };
@@ -216,5 +226,8 @@ mod tests {
         assert_eq!(body["refresh_token"], "rrrrrrrrrrrr…rrrr (43 chars)");
         assert_eq!(body["scope"], "notes:read");
         assert_eq!(shown_value("password", "hunter2"), "••••••••");
+        let registration = masked(&json!({"username": "demo", "password": "hunter2"}));
+        assert_eq!(registration["password"], "••••••••");
+        assert_eq!(registration["username"], "demo");
     }
 }

@@ -1,0 +1,166 @@
+//! The story on servers the demo starts itself: a temporary SQLite
+//! database, both servers as child processes, a user and a client made with
+//! the auth server's command line; all of it gone at the end.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use e2e_tests::fixture::{AuthServer, BuildOutput, DEFAULT_AUDIENCE, ResourceServer, ensure_built};
+
+use crate::Options;
+use crate::acts::{self, Cast, SCOPE, Stage, Steps};
+use crate::interrupt::Interrupt;
+use crate::show::Narrator;
+use crate::style::Style;
+
+/// Short enough to watch it expire, long enough to read the steps before.
+const ACCESS_TTL: Duration = Duration::from_secs(5);
+const REFRESH_TTL: Duration = Duration::from_secs(60 * 60);
+const USER: &str = "demo";
+/// A throwaway account in a database that is deleted at the end.
+const PASSWORD: &str = "demo-password-for-a-temporary-db";
+
+/// Runs the whole story. Both servers live inside this function, so they are
+/// stopped (and the database removed) whenever it returns, even on `Err`.
+pub fn run(style: &Style, interrupt: &Interrupt, options: &Options) -> Result<()> {
+    let narrator = Narrator::new(*style)?;
+    let mut steps = Steps::new(*style);
+    let client = options.client_id.as_str();
+    println!(
+        "{}",
+        style.title("OAuth 2.0 tokens, live: issue, use, expire, refresh, reuse")
+    );
+
+    steps.next("Build the two servers");
+    ensure_built(BuildOutput::Inherited)?;
+    interrupt.check()?;
+
+    steps.next("Start the auth server");
+    let mut auth = AuthServer::builder()
+        .access_ttl(ACCESS_TTL)
+        .refresh_ttl(REFRESH_TTL)
+        .start()?;
+    let database_dir = auth.database().dir().map(ToOwned::to_owned);
+    println!(
+        "  auth-server (pid {}) listening on {}\n  database {}",
+        auth.pid(),
+        auth.url(),
+        auth.database().url()
+    );
+    acts::explain(
+        style,
+        "It proves who you are and issues tokens: access tokens live 5s here \
+         (--access-ttl 5s; minutes in real life), refresh tokens 1h.",
+    );
+    interrupt.check()?;
+
+    steps.next("Create a user and a client with its command line");
+    println!("  $ auth-server users add {USER} --password-stdin");
+    auth.add_user(USER, PASSWORD)?;
+    println!(
+        "  $ auth-server clients add {client} --grant password --grant refresh_token \
+         --scope \"{SCOPE}\" --audience {DEFAULT_AUDIENCE}"
+    );
+    auth.add_client(
+        client,
+        &["password", "refresh_token"],
+        SCOPE,
+        DEFAULT_AUDIENCE,
+    )?;
+    acts::explain(
+        style,
+        "The password goes in on stdin, never on a command line. The client \
+         may use the password grant (first-party apps only) and ask for notes scopes.",
+    );
+    interrupt.check()?;
+
+    steps.next("Start the resource server");
+    let mut api = ResourceServer::builder(&auth)
+        .leeway(Some(Duration::ZERO))
+        .start()?;
+    println!(
+        "  resource-server (pid {}) listening on {}",
+        api.pid(),
+        api.url()
+    );
+    acts::explain(
+        style,
+        "It fetched the auth server's public keys once and verifies every token \
+         locally; it never asks the auth server per request. These are the keys:",
+    );
+    narrator.get(auth.url(), "/.well-known/jwks.json", None)?;
+    interrupt.check()?;
+
+    let cast = Cast {
+        auth_url: auth.url().to_owned(),
+        api_url: api.url().to_owned(),
+        username: USER.to_owned(),
+        password: PASSWORD.to_owned(),
+        client_id: client.to_owned(),
+    };
+    let mut stage = Stage {
+        style,
+        interrupt,
+        narrator: &narrator,
+        steps: &mut steps,
+    };
+    acts::tell(
+        &mut stage,
+        &cast,
+        "the --access-ttl 5s this demo started the auth server with",
+    )?;
+
+    if options.keep_running {
+        keep_running(style, interrupt, &auth, &api, client);
+    }
+
+    steps.next("Clean up");
+    let api_status = api.stop();
+    let auth_status = auth.stop();
+    println!("  resource-server stopped ({})", status_text(api_status));
+    println!("  auth-server stopped ({})", status_text(auth_status));
+    drop(api);
+    drop(auth);
+    if let Some(dir) = database_dir {
+        println!(
+            "  temporary database {} ({})",
+            if dir.exists() {
+                "NOT removed"
+            } else {
+                "removed"
+            },
+            dir.display()
+        );
+    }
+    println!("{}", style.good("Done. Nothing left running."));
+    Ok(())
+}
+
+fn keep_running(
+    style: &Style,
+    interrupt: &Interrupt,
+    auth: &AuthServer,
+    api: &ResourceServer,
+    client: &str,
+) {
+    println!(
+        "\n{}\n  auth-server      {}\n  resource-server  {}\n  log in again:\n    \
+         curl -s -d grant_type=password -d username={USER} -d 'password={PASSWORD}' \
+         -d client_id={client} {}\n  then:\n    curl -s -H \"Authorization: Bearer $TOKEN\" {}",
+        style.title("Both servers keep running; Ctrl-C stops them."),
+        auth.url(),
+        api.url(),
+        auth.token_url(),
+        api.endpoint("/api/me"),
+    );
+    while !interrupt.is_raised() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn status_text(status: Option<std::process::ExitStatus>) -> String {
+    status.map_or_else(
+        || "exit status unknown".to_owned(),
+        |status| status.to_string(),
+    )
+}
