@@ -7,6 +7,12 @@
 //! resource-server` (once per test binary), so the servers under test are
 //! never stale. `E2E_NO_BUILD=1` skips that and uses the binaries already in
 //! `target/<profile>/`. `cargo run --bin demo` builds them the same way.
+//!
+//! With `TEST_DATABASE_URL=postgres://...` set, the stories also run on
+//! PostgreSQL, each in a database of its own that the fixture creates and
+//! drops ([`fixture::Database::postgres_fresh`]); several auth-server
+//! instances over one database are tested in `tests/instances.rs`, and
+//! `docker-compose.yml` as written in `tests/compose_config.rs`.
 
 pub mod challenge;
 pub mod fixture;

@@ -12,6 +12,7 @@ use shared_claims::actix::{BearerConfig, TokenVerifier};
 
 use crate::config::{Config, KeyLocation};
 use crate::error::json_error;
+use crate::http_metrics::{HttpMetrics, RequestMetrics};
 use crate::jwks::{
     CacheSettings, FetchError, JwksCache, JwksSource, read_jwks_file, spawn_refresher,
 };
@@ -79,11 +80,14 @@ impl Application {
             realm: config.realm.clone(),
         });
         let app_cache = Arc::clone(&cache);
+        let http_metrics = Arc::new(HttpMetrics::default());
         let server = HttpServer::new(move || {
             // `dyn TokenVerifier` is not `Send`, so each worker makes its own
             // `Data` handle to the one shared cache.
             let verifier: Arc<dyn TokenVerifier> = app_cache.clone();
             App::new()
+                .wrap(RequestMetrics::new(Arc::clone(&http_metrics)))
+                .app_data(web::Data::from(Arc::clone(&http_metrics)))
                 .app_data(web::Data::from(verifier))
                 .app_data(web::Data::from(Arc::clone(&app_cache)))
                 .app_data(bearer.clone())

@@ -265,9 +265,18 @@ async fn health_metrics_and_api_document_are_served() {
     );
     assert!(metrics.contains("resource_ready 1"), "{metrics}");
     assert!(
-        metrics.contains("resource_tokens_rejected_total{reason=\"expired\"} 1"),
+        metrics.contains("resource_token_validation_failures_total{reason=\"expired\"} 1"),
         "{metrics}"
     );
+    // Request metrics, labelled by route pattern.
+    for line in [
+        "http_requests_total{method=\"GET\",route=\"/api/me\",status=\"401\"} 1",
+        "http_request_duration_seconds_count{method=\"GET\",route=\"/api/me\",status=\"401\"} 1",
+        "http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1",
+        "http_requests_in_flight 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "missing {line:?} in\n{metrics}");
+    }
 
     let document: Value = app
         .get("/openapi.json", None)

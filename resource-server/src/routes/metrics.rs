@@ -1,14 +1,16 @@
-//! `GET /metrics`: Prometheus text exposition of the key cache, written by
-//! hand because a handful of counters does not justify a metrics crate.
+//! `GET /metrics`: Prometheus text exposition of the key cache, token
+//! validation failures and HTTP requests, written by hand because a handful
+//! of counters does not justify a metrics crate.
 
 use std::fmt::Write as _;
 
 use actix_web::{HttpResponse, web};
 
+use crate::http_metrics::{CONTENT_TYPE, HttpMetrics};
 use crate::jwks::JwksCache;
 
-/// The cache's counters and gauges.
-pub async fn metrics(cache: web::Data<JwksCache>) -> HttpResponse {
+/// The cache's counters and gauges, then the request metrics.
+pub async fn metrics(cache: web::Data<JwksCache>, http: web::Data<HttpMetrics>) -> HttpResponse {
     let stats = cache.stats();
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
@@ -56,16 +58,15 @@ pub async fn metrics(cache: web::Data<JwksCache>) -> HttpResponse {
     );
     let _ = write!(
         out,
-        "# HELP resource_tokens_rejected_total Access tokens refused, by reason.\n\
-         # TYPE resource_tokens_rejected_total counter\n"
+        "# HELP resource_token_validation_failures_total Access tokens refused, by reason.\n\
+         # TYPE resource_token_validation_failures_total counter\n"
     );
     for (reason, count) in cache.rejections() {
         let _ = writeln!(
             out,
-            "resource_tokens_rejected_total{{reason=\"{reason}\"}} {count}"
+            "resource_token_validation_failures_total{{reason=\"{reason}\"}} {count}"
         );
     }
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(out)
+    http.render(&mut out);
+    HttpResponse::Ok().content_type(CONTENT_TYPE).body(out)
 }

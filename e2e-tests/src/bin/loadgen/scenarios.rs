@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use e2e_tests::fixture::{AuthServer, Database, ResourceServer};
@@ -132,9 +132,18 @@ fn address(url: &str) -> Result<(SocketAddr, String)> {
     Ok((host.parse()?, host.to_owned()))
 }
 
-/// A string member of a 200 JSON response.
+/// A string member of a 200 JSON response. The first refusal of the
+/// process is printed, so a failing scenario says why.
 fn field(response: &Response, name: &str) -> Option<String> {
     if response.status != 200 {
+        static SHOWN: std::sync::Once = std::sync::Once::new();
+        SHOWN.call_once(|| {
+            eprintln!(
+                "  first refused request: {} {}",
+                response.status,
+                String::from_utf8_lossy(&response.body)
+            );
+        });
         return None;
     }
     let body: Value = serde_json::from_slice(&response.body).ok()?;
@@ -185,22 +194,37 @@ pub fn run_all(settings: &Settings) -> Result<Value> {
         .collect::<Result<_>>()?;
     eprintln!("  {argon2_runs:?} hashes/s");
 
-    if pin {
-        system::pin(std::process::id(), "1")?;
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-
+    // Every server starts before anything is pinned: a child inherits its
+    // parent's CPU set, and the servers size their worker and hash pools
+    // by the cores they see, which must be the machine's.
     let auth = Auth::start(None, &[])?;
     let api = ResourceServer::builder(&auth.server)
         .leeway(None)
         .env("RUST_LOG", "warn")
         .start()?;
+    // The same with one pooled connection: SQLite has one writer at a time
+    // anyway, and writers queueing on the pool wait on a condition variable,
+    // while writers queueing inside SQLite poll with sleeps.
+    let serial = Auth::start(None, &["--db-pool-size", "1"])?;
+    let pg = match Database::postgres_from_env()? {
+        Some(database) => Some(Auth::start(Some(database), &[])?),
+        None => {
+            eprintln!("TEST_DATABASE_URL unset: no PostgreSQL refresh scenario");
+            None
+        }
+    };
     if pin {
+        system::pin(std::process::id(), "1")?;
         system::pin(auth.server.pid(), "0")?;
         system::pin(api.pid(), "0")?;
+        system::pin(serial.server.pid(), "0")?;
+        if let Some(pg) = &pg {
+            system::pin(pg.server.pid(), "0")?;
+        }
     }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let (api_addr, api_host) = address(api.url())?;
     let mut scenarios = Vec::new();
 
@@ -330,26 +354,11 @@ pub fn run_all(settings: &Settings) -> Result<Value> {
 
     // --- refresh chains, per backend ---
     scenarios.push(refresh_chains(&runtime, &auth, settings, "sqlite")?);
-    {
-        // The same with one pooled connection: SQLite has one writer at a
-        // time anyway, and writers queueing on the pool wait on a condition
-        // variable, while writers queueing inside SQLite poll with sleeps.
-        let serial = Auth::start(None, &["--db-pool-size", "1"])?;
-        if pin {
-            system::pin(serial.server.pid(), "0")?;
-        }
-        scenarios.push(refresh_chains(&runtime, &serial, settings, "sqlite_pool1")?);
+    scenarios.push(refresh_chains(&runtime, &serial, settings, "sqlite_pool1")?);
+    if let Some(pg) = &pg {
+        scenarios.push(refresh_chains(&runtime, pg, settings, "postgres")?);
     }
-    match Database::postgres_from_env()? {
-        Some(database) => {
-            let pg = Auth::start(Some(database), &[])?;
-            if pin {
-                system::pin(pg.server.pid(), "0")?;
-            }
-            scenarios.push(refresh_chains(&runtime, &pg, settings, "postgres")?);
-        }
-        None => eprintln!("TEST_DATABASE_URL unset: no PostgreSQL refresh scenario"),
-    }
+    drop((serial, pg));
 
     // Peak memory before the logins, to tell the hash pool's share apart.
     let before_logins = memory(auth.server.pid())?;
@@ -425,9 +434,10 @@ fn refresh_chains(
             &work,
         ));
         if outcome.errors > 0 {
-            // A broken chain stays broken (its next token was never seen):
-            // the numbers after it would be meaningless.
-            bail!("{name}: {} refresh(es) failed", outcome.errors);
+            // A broken chain stays broken (a token lost in a failed exchange
+            // is replayed next, which is reuse): the report shows the
+            // errors beside the rate, which then means little.
+            eprintln!("  {name}: {} refresh(es) failed", outcome.errors);
         }
         if !warm_up {
             let run = stats(&outcome);
