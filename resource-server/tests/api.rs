@@ -272,10 +272,13 @@ async fn health_metrics_and_api_document_are_served() {
     for line in [
         "http_requests_total{method=\"GET\",route=\"/api/me\",status=\"401\"} 1",
         "http_request_duration_seconds_count{method=\"GET\",route=\"/api/me\",status=\"401\"} 1",
-        "http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1",
+        "http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1",
         "http_requests_in_flight 1",
     ] {
-        assert!(metrics.lines().any(|l| l == line), "missing {line:?} in\n{metrics}");
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing {line:?} in\n{metrics}"
+        );
     }
 
     let document: Value = app
