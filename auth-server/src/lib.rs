@@ -10,7 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod form;
 pub mod grants;
-pub mod http_metrics;
+pub use shared_claims::http_metrics;
 pub mod introspection;
 pub mod key_material;
 pub mod keys;

@@ -8,7 +8,7 @@
 
 pub mod config;
 pub mod error;
-pub mod http_metrics;
+pub use shared_claims::http_metrics;
 pub mod jwks;
 pub mod notes;
 pub mod routes;

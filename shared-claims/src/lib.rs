@@ -82,6 +82,8 @@ mod verify;
 
 #[cfg(feature = "actix")]
 pub mod actix;
+#[cfg(feature = "actix")]
+pub mod http_metrics;
 
 pub use claims::{ACCESS_TOKEN_TYP, AccessClaims, Audience};
 pub use jwks::{Jwk, JwkSet};

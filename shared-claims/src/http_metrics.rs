@@ -11,9 +11,9 @@
 //! `unmatched` for a path no route knows; methods outside RFC 9110's list
 //! become `OTHER`.
 //!
-//! This file is identical in auth-server and resource-server
-//! (`src/http_metrics.rs`): sharing it would take a crate of its own. Keep
-//! the copies in sync.
+//! Both servers use it, and it lives here (behind the `actix` feature) so
+//! that any other team's actix-web service protected by this crate can
+//! report the same series with one `.wrap(RequestMetrics::new(..))`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
