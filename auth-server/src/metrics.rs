@@ -61,10 +61,10 @@ impl Metrics {
 
     /// A token endpoint answer with tokens from `grant`.
     pub fn token_issued(&self, grant: GrantType) {
-        if let Some(i) = GrantType::ALL.iter().position(|g| *g == grant) {
-            if let Some(counter) = self.tokens_issued.get(i) {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(i) = GrantType::ALL.iter().position(|g| *g == grant)
+            && let Some(counter) = self.tokens_issued.get(i)
+        {
+            counter.fetch_add(1, Ordering::Relaxed);
         }
     }
 

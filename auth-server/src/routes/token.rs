@@ -30,16 +30,7 @@ pub async fn token(
         OAuthError::new(ErrorCode::InvalidRequest, "missing parameter: grant_type")
     })?;
 
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or_default());
-    let credentials = clients::extract_credentials(
-        authorization,
-        form.get("client_id"),
-        form.get("client_secret"),
-    )?;
-    let client = authenticate(&state, credentials).await?;
+    let client = super::form_endpoint::authenticate_client(&req, &form, &state).await?;
 
     let ctx = &state.grants;
     let response = match grant_type.as_str() {

@@ -212,13 +212,13 @@ fn trust(jwk: &Jwk, allowed: &[Algorithm]) -> Result<(String, TrustedKey), KeyRe
         kty: jwk.kty.clone(),
         crv: jwk.crv.clone(),
     })?;
-    if let Some(published) = &jwk.alg {
-        if Algorithm::from_str(published).ok() != Some(alg) {
-            return Err(KeyRejection::AlgorithmMismatch {
-                kid,
-                alg: published.clone(),
-            });
-        }
+    if let Some(published) = &jwk.alg
+        && Algorithm::from_str(published).ok() != Some(alg)
+    {
+        return Err(KeyRejection::AlgorithmMismatch {
+            kid,
+            alg: published.clone(),
+        });
     }
     if !allowed.contains(&alg) {
         return Err(KeyRejection::AlgorithmNotAllowed { kid, alg });

@@ -67,10 +67,10 @@ pub async fn run<S>(
             let mut conn = Connection::new(addr);
             let mut next_at = Instant::now();
             loop {
-                if let Until::Deadline(deadline) = until {
-                    if Instant::now() >= deadline {
-                        break;
-                    }
+                if let Until::Deadline(deadline) = until
+                    && Instant::now() >= deadline
+                {
+                    break;
                 }
                 if let Some(interval) = pace {
                     tokio::time::sleep_until(next_at.into()).await;
