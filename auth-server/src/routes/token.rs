@@ -19,13 +19,7 @@ pub async fn token(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    if !is_form_urlencoded(&req) {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidRequest,
-            "the request body must be application/x-www-form-urlencoded",
-        ));
-    }
-    let mut form = Form::parse(&body)?;
+    let mut form = super::form_endpoint::read_form(&req, &body)?;
     let grant_type = form.take("grant_type").ok_or_else(|| {
         OAuthError::new(ErrorCode::InvalidRequest, "missing parameter: grant_type")
     })?;
