@@ -1,7 +1,10 @@
 //! The storage-only cost of the refresh grant, per backend: one rotation
 //! transaction (`auth_server::storage::refresh_tokens::rotate`) on a chain
 //! where each rotation presents the token the previous one issued, as a
-//! client does. Also one argon2id hash at the server's parameters.
+//! client does. Also one argon2id verification at the server's parameters:
+//! `verify` allocates argon2's 19 MiB per call (the CLI path, and what every
+//! login did before the hash pool), `verify_hash_pool` goes through the
+//! server's `Hasher`, whose threads reuse one preallocated area.
 //!
 //! PostgreSQL runs when `TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -89,6 +92,16 @@ fn argon2id(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("verify", |b| {
         b.iter(|| passwords::verify_blocking(&password, &phc).expect("verify"));
+    });
+    let hasher = passwords::Hasher::new(1).expect("hasher");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    group.bench_function("verify_hash_pool", |b| {
+        b.iter(|| {
+            let check = hasher.verify(password.clone(), Some(phc.clone()));
+            assert!(runtime.block_on(check).expect("verify"));
+        });
     });
     group.finish();
 }

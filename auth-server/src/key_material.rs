@@ -4,11 +4,15 @@
 //!
 //! Stored private-key formats are what `jsonwebtoken`'s RustCrypto backend
 //! reads: PKCS#8 DER for EdDSA and ES256, PKCS#1 DER for RS256.
+//!
+//! The server signs with a [`JwsSigner`] parsed once at key load, not with
+//! `jsonwebtoken::encode`: that builds its signer from the DER on every call
+//! (for Ed25519 a PKCS#8 parse plus a public-key derivation, doubling the
+//! cost of a signature; see BENCHMARKS.md).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
-use jsonwebtoken::EncodingKey;
 use rsa::pkcs1::{DecodeRsaPrivateKey as _, EncodeRsaPrivateKey as _};
 use rsa::traits::PublicKeyParts as _;
 use sha2::{Digest, Sha256};
@@ -112,16 +116,60 @@ fn generate_rsa() -> Result<NewKey, MaterialError> {
     })
 }
 
+/// A private key parsed once, signing JWS signing inputs
+/// (`b64(header) "." b64(claims)`). `Debug` names the algorithm only.
+#[derive(Clone)]
+pub enum JwsSigner {
+    /// EdDSA (RFC 8037): a 64-byte Ed25519 signature.
+    Ed25519(ed25519_dalek::SigningKey),
+    /// ES256: P-256 ECDSA with SHA-256, deterministic nonces (RFC 6979),
+    /// the 64-byte `r || s` form JWS requires (RFC 7518 §3.4).
+    Es256(p256::ecdsa::SigningKey),
+    /// RS256: RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256(rsa::pkcs1v15::SigningKey<rsa::sha2::Sha256>),
+}
+
+impl JwsSigner {
+    /// The raw JWS signature over `message`. Errors only if the crypto
+    /// library refuses (never observed with a key that passed
+    /// [`signer`]'s self-test).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, MaterialError> {
+        use ed25519_dalek::Signer as _;
+        let refused = |_| MaterialError::Invalid("the key refused to sign");
+        match self {
+            Self::Ed25519(key) => Ok(key.sign(message).to_bytes().to_vec()),
+            Self::Es256(key) => {
+                let signature: p256::ecdsa::Signature = key.try_sign(message).map_err(refused)?;
+                Ok(signature.to_bytes().to_vec())
+            }
+            Self::Rs256(key) => {
+                use rsa::signature::SignatureEncoding as _;
+                Ok(key.try_sign(message).map_err(refused)?.to_vec())
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for JwsSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Ed25519(_) => "JwsSigner::Ed25519(***)",
+            Self::Es256(_) => "JwsSigner::Es256(***)",
+            Self::Rs256(_) => "JwsSigner::Rs256(***)",
+        })
+    }
+}
+
 /// Parses a stored private key for `alg`, checks that its public half is
 /// `public` (so a row whose halves were mixed up fails at load, not in a
-/// verifier), and proves `jsonwebtoken` can sign with it.
-pub fn encoding_key(
+/// verifier), and proves it can sign.
+pub fn signer(
     alg: SigningAlg,
     private_der: &[u8],
     public: &Jwk,
-) -> Result<EncodingKey, MaterialError> {
+) -> Result<JwsSigner, MaterialError> {
     let mismatch = MaterialError::Invalid("private and public key do not match");
-    let key = match alg {
+    let signer = match alg {
         SigningAlg::EdDSA => {
             let signing = ed25519_dalek::SigningKey::from_pkcs8_der(private_der)
                 .map_err(|_| MaterialError::Invalid("private key is not PKCS#8 Ed25519"))?;
@@ -129,7 +177,7 @@ pub fn encoding_key(
             if public.x.as_deref() != Some(x.as_str()) {
                 return Err(mismatch);
             }
-            EncodingKey::from_ed_der(private_der)
+            JwsSigner::Ed25519(signing)
         }
         SigningAlg::ES256 => {
             use p256::pkcs8::DecodePrivateKey as _;
@@ -139,7 +187,7 @@ pub fn encoding_key(
             if public.x.as_deref() != Some(x.as_str()) || public.y.as_deref() != Some(y.as_str()) {
                 return Err(mismatch);
             }
-            EncodingKey::from_ec_der(private_der)
+            JwsSigner::Es256(signing)
         }
         SigningAlg::RS256 => {
             let private = rsa::PrivateKey::from_pkcs1_der(private_der)
@@ -148,12 +196,13 @@ pub fn encoding_key(
             if public.n.as_deref() != Some(n.as_str()) || public.e.as_deref() != Some(e.as_str()) {
                 return Err(mismatch);
             }
-            EncodingKey::from_rsa_der(private_der)
+            JwsSigner::Rs256(rsa::pkcs1v15::SigningKey::new(private))
         }
     };
-    jsonwebtoken::crypto::sign(b"key self-test", &key, alg.algorithm())
+    signer
+        .sign(b"key self-test")
         .map_err(|_| MaterialError::Invalid("the signing library cannot use the key"))?;
-    Ok(key)
+    Ok(signer)
 }
 
 /// The RFC 7638 thumbprint a key of this JWK would have: the kid must equal
@@ -242,7 +291,7 @@ mod tests {
                 thumbprint(&key.public_jwk).as_deref(),
                 Some(key.kid.as_str())
             );
-            encoding_key(alg, &key.private_der, &key.public_jwk).expect("usable");
+            signer(alg, &key.private_der, &key.public_jwk).expect("usable");
             assert!(!format!("{key:?}").contains(&format!("{:?}", key.private_der)));
         }
     }
@@ -281,12 +330,9 @@ mod tests {
         for alg in SigningAlg::ALL {
             let a = generate(alg).expect("generate");
             let b = generate(alg).expect("generate");
-            assert!(
-                encoding_key(alg, &a.private_der, &b.public_jwk).is_err(),
-                "{alg}"
-            );
+            assert!(signer(alg, &a.private_der, &b.public_jwk).is_err(), "{alg}");
         }
         let ed = generate(SigningAlg::EdDSA).expect("generate");
-        assert!(encoding_key(SigningAlg::ES256, &ed.private_der, &ed.public_jwk).is_err());
+        assert!(signer(SigningAlg::ES256, &ed.private_der, &ed.public_jwk).is_err());
     }
 }

@@ -10,11 +10,13 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use jsonwebtoken::{Algorithm, EncodingKey};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Header};
 use shared_claims::{Jwk, JwkSet, TrustedKeys};
 
 use crate::domain::SigningAlg;
-use crate::key_material::{self, MaterialError};
+use crate::key_material::{self, JwsSigner, MaterialError};
 use crate::storage::signing_keys::{self, SigningKeyRow};
 use crate::storage::{DbConnection, StorageError};
 
@@ -52,12 +54,15 @@ impl From<MaterialError> for KeyError {
     }
 }
 
-/// The key tokens are signed with, parsed once. `Debug` shows only the kid.
+/// The key tokens are signed with, parsed once, with its JOSE header
+/// already encoded (it is the same for every token). `Debug` shows only the
+/// kid and algorithm.
 #[derive(Clone)]
 pub struct ActiveKey {
     kid: String,
     alg: SigningAlg,
-    encoding: EncodingKey,
+    signer: JwsSigner,
+    header_b64: String,
 }
 
 impl ActiveKey {
@@ -71,9 +76,15 @@ impl ActiveKey {
         self.alg.algorithm()
     }
 
-    /// The key for `jsonwebtoken::encode`.
-    pub fn encoding_key(&self) -> &EncodingKey {
-        &self.encoding
+    /// The parsed private key.
+    pub fn signer(&self) -> &JwsSigner {
+        &self.signer
+    }
+
+    /// The base64url JOSE header of every access token this key signs:
+    /// `alg`, `typ: at+jwt` (RFC 9068) and `kid`.
+    pub fn header_b64(&self) -> &str {
+        &self.header_b64
     }
 }
 
@@ -402,16 +413,21 @@ pub fn parse_active(row: &SigningKeyRow) -> Result<ActiveKey, KeyError> {
     if key_material::thumbprint(&public).as_deref() != Some(row.kid.as_str()) {
         return Err(corrupt("kid is not the public key's thumbprint"));
     }
-    let encoding = key_material::encoding_key(alg, &row.private_key, &public).map_err(|e| {
-        KeyError::Corrupt {
+    let signer =
+        key_material::signer(alg, &row.private_key, &public).map_err(|e| KeyError::Corrupt {
             kid: row.kid.clone(),
             reason: e.to_string(),
-        }
-    })?;
+        })?;
+    let mut header = Header::new(alg.algorithm());
+    header.typ = Some(shared_claims::ACCESS_TOKEN_TYP.to_owned());
+    header.kid = Some(row.kid.clone());
+    let header_json =
+        serde_json::to_vec(&header).map_err(|_| corrupt("could not encode the JOSE header"))?;
     Ok(ActiveKey {
         kid: row.kid.clone(),
         alg,
-        encoding,
+        signer,
+        header_b64: URL_SAFE_NO_PAD.encode(header_json),
     })
 }
 

@@ -203,6 +203,10 @@ impl From<GrantError> for OAuthError {
                 Self::new(ErrorCode::InvalidScope, description)
             }
             GrantError::Storage(err) => err.into(),
+            GrantError::Overloaded => {
+                log::warn!("token endpoint: {err}");
+                Self::unavailable()
+            }
             GrantError::Unexpected(_) => {
                 log::error!("token endpoint: {}", Chain(&err));
                 Self::server_error()

@@ -75,7 +75,7 @@ pub async fn revoke(
     }
     let hash = RefreshToken::from_presented(token).hash();
     let client_id = client.id.clone();
-    storage::run(&ctx.pool, move |conn| {
+    storage::write(&ctx.pool, move |conn| {
         let Some((_, family)) = refresh_tokens::find_token(conn, hash.as_str())? else {
             return Ok(Revoked::Unknown);
         };

@@ -112,6 +112,10 @@ pub enum GrantError {
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// Every password hash thread is busy and its queue full: 503 with
+    /// Retry-After, answered at once.
+    #[error("password hashing is saturated")]
+    Overloaded,
     /// Anything else (hashing, signing, randomness): a server fault.
     #[error("grant failed unexpectedly")]
     Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -119,6 +123,9 @@ pub enum GrantError {
 
 impl From<HashError> for GrantError {
     fn from(err: HashError) -> Self {
+        if err.is_busy() {
+            return Self::Overloaded;
+        }
         Self::Unexpected(Box::new(err))
     }
 }

@@ -98,7 +98,7 @@ async fn start_family(
     };
     let hash = token.hash();
     let idle = ctx.policy.refresh_idle_ttl;
-    storage::run(&ctx.pool, move |conn| {
+    storage::write(&ctx.pool, move |conn| {
         refresh_tokens::start_family(conn, &family, hash.as_str(), idle)
     })
     .await?;

@@ -49,7 +49,7 @@ pub async fn refresh(
     let now = clock::now();
 
     let admit_scope = requested.clone();
-    let outcome = storage::run(&ctx.pool, move |conn| {
+    let outcome = storage::write(&ctx.pool, move |conn| {
         let rotation = Rotation {
             presented_hash: presented_hash.as_str(),
             successor_hash: successor_hash.as_str(),

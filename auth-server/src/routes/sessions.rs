@@ -90,7 +90,7 @@ pub async fn logout_all(
     }
     let user_id = claims.sub;
     let now = clock::now();
-    let revoked = storage::run(&state.grants.pool, move |conn| {
+    let revoked = storage::write(&state.grants.pool, move |conn| {
         if users::find_by_id(conn, &user_id)?.is_none() {
             return Ok(None);
         }

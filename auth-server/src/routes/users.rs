@@ -75,6 +75,7 @@ impl RegistrationError {
             Self::WeakPassword(_) => "invalid_password",
             Self::Taken => "username_taken",
             Self::Storage(StorageError::Unavailable(_)) => "temporarily_unavailable",
+            Self::Hash(err) if err.is_busy() => "temporarily_unavailable",
             Self::Storage(_) | Self::Hash(_) => "server_error",
         }
     }
@@ -88,6 +89,7 @@ impl ResponseError for RegistrationError {
             }
             Self::Taken => StatusCode::CONFLICT,
             Self::Storage(StorageError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Hash(err) if err.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Storage(_) | Self::Hash(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -133,7 +135,7 @@ pub async fn register(
     let password = Password::new_checked(password)?;
     let hash = state.grants.hasher.hash(password).await?;
     let name = username.clone();
-    let user = storage::run(&state.grants.pool, move |conn| {
+    let user = storage::write(&state.grants.pool, move |conn| {
         storage::users::create(conn, name.as_str(), hash, clock::now())
     })
     .await?;

@@ -19,6 +19,6 @@ pub mod users;
 pub use error::StorageError;
 pub use pool::{
     ConnectionManager, DbConnection, DbPool, PoolSettings, PooledDb, connect, ping, run,
-    run_migrations,
+    run_migrations, write,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError};

@@ -27,6 +27,13 @@ const AUDIENCE: &str = "resource-server";
 const LOGIN_CONNECTIONS: usize = 8;
 /// Pace of the latency probes that run beside the logins.
 const PROBE_INTERVAL: Duration = Duration::from_millis(20);
+/// The overload: this many clients each trying one login per
+/// `OVERLOAD_INTERVAL` (about 10x what two hash threads serve), to see the
+/// hash queue's bound answer 503 at once while refresh and `/healthz` keep
+/// their latency. Paced rather than closed-loop: a client turned away with
+/// 503 and Retry-After does not retry within microseconds.
+const OVERLOAD_CONNECTIONS: usize = 96;
+const OVERLOAD_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A deployment under test: an auth server with our user and clients.
 struct Auth {
@@ -177,6 +184,45 @@ fn show(name: &str, run: &Value) {
     );
 }
 
+/// A 1 s warm-up, then `settings.runs` closed-loop runs of
+/// `settings.duration`, one connection per entry of `states`; prints and
+/// returns each timed run's statistics. Failed requests are reported on
+/// stderr as they happen (warm-up included).
+fn warm_up_then_measure<S: Clone>(
+    runtime: &tokio::runtime::Runtime,
+    settings: &Settings,
+    name: &str,
+    addr: SocketAddr,
+    states: &[S],
+    work: &Work<'_, S>,
+) -> Vec<Value> {
+    let mut runs = Vec::new();
+    for i in 0..=settings.runs {
+        let warm_up = i == 0;
+        let length = if warm_up {
+            Duration::from_secs(1)
+        } else {
+            settings.duration
+        };
+        let outcome = runtime.block_on(drive::run(
+            addr,
+            states.to_vec(),
+            Until::Deadline(Instant::now() + length),
+            None,
+            work,
+        ));
+        if outcome.errors > 0 {
+            eprintln!("  {name}: {} request(s) failed", outcome.errors);
+        }
+        if !warm_up {
+            let run = stats(&outcome);
+            show(name, &run);
+            runs.push(run);
+        }
+    }
+    runs
+}
+
 fn scenario(name: &str, tool: &str, server: &str, runs: Vec<Value>) -> Value {
     json!({ "name": name, "tool": tool, "server": server, "runs": runs })
 }
@@ -277,27 +323,14 @@ pub fn run_all(settings: &Settings) -> Result<Value> {
             next: &next,
             check: &check,
         };
-        let mut runs = Vec::new();
-        for i in 0..=settings.runs {
-            let warm_up = i == 0;
-            let length = if warm_up {
-                Duration::from_secs(1)
-            } else {
-                settings.duration
-            };
-            let outcome = runtime.block_on(drive::run(
-                auth.addr,
-                vec![(); settings.connections],
-                Until::Deadline(Instant::now() + length),
-                None,
-                &work,
-            ));
-            if !warm_up {
-                let run = stats(&outcome);
-                show("auth_client_credentials", &run);
-                runs.push(run);
-            }
-        }
+        let runs = warm_up_then_measure(
+            &runtime,
+            settings,
+            "auth_client_credentials",
+            auth.addr,
+            &vec![(); settings.connections],
+            &work,
+        );
         scenarios.push(scenario(
             "auth_client_credentials",
             "loadgen",
@@ -418,33 +451,11 @@ fn refresh_chains(
         next: &next,
         check: &check,
     };
-    let mut runs = Vec::new();
-    for i in 0..=settings.runs {
-        let warm_up = i == 0;
-        let length = if warm_up {
-            Duration::from_secs(1)
-        } else {
-            settings.duration
-        };
-        let outcome = runtime.block_on(drive::run(
-            auth.addr,
-            (0..settings.chains).collect(),
-            Until::Deadline(Instant::now() + length),
-            None,
-            &work,
-        ));
-        if outcome.errors > 0 {
-            // A broken chain stays broken (a token lost in a failed exchange
-            // is replayed next, which is reuse): the report shows the
-            // errors beside the rate, which then means little.
-            eprintln!("  {name}: {} refresh(es) failed", outcome.errors);
-        }
-        if !warm_up {
-            let run = stats(&outcome);
-            show(&name, &run);
-            runs.push(run);
-        }
-    }
+    // A broken chain stays broken (a token lost in a failed exchange is
+    // replayed next, which is reuse): the report shows the errors beside
+    // the rate, which then means little.
+    let chain_ids: Vec<usize> = (0..settings.chains).collect();
+    let runs = warm_up_then_measure(runtime, settings, &name, auth.addr, &chain_ids, &work);
     Ok(scenario(&name, "loadgen", "auth-server", runs))
 }
 
@@ -481,13 +492,29 @@ fn password_under_load(
         next: &login_next,
         check: &ok_check,
     };
+    // Logins refused with 503 (the hash queue is full), counted apart from
+    // other failures.
+    let refused = std::cell::Cell::new(0u64);
+    let overload_check = |_: &mut (), r: &Response| {
+        if r.status == 503 {
+            refused.set(refused.get() + 1);
+        }
+        r.status == 200
+    };
+    let overload = Work {
+        next: &login_next,
+        check: &overload_check,
+    };
 
-    let mut names: [(&str, Vec<Value>); 5] = [
+    let mut names: [(&str, Vec<Value>); 8] = [
         ("auth_refresh_probe_idle", Vec::new()),
         ("auth_healthz_probe_idle", Vec::new()),
         ("auth_password_logins", Vec::new()),
         ("auth_refresh_probe_during_logins", Vec::new()),
         ("auth_healthz_probe_during_logins", Vec::new()),
+        ("auth_password_overload", Vec::new()),
+        ("auth_refresh_probe_during_overload", Vec::new()),
+        ("auth_healthz_probe_during_overload", Vec::new()),
     ];
     for _ in 0..settings.runs {
         let until = Until::Deadline(Instant::now() + settings.duration);
@@ -505,8 +532,26 @@ fn password_under_load(
                 drive::run(auth.addr, vec![()], until, Some(PROBE_INTERVAL), &health),
             )
         });
-        for (slot, outcome) in names.iter_mut().zip([r, h, l, lr, lh]) {
-            let run = stats(&outcome);
+        let until = Until::Deadline(Instant::now() + settings.duration);
+        refused.set(0);
+        let (o, or, oh) = runtime.block_on(async {
+            tokio::join!(
+                drive::run(
+                    auth.addr,
+                    vec![(); OVERLOAD_CONNECTIONS],
+                    until,
+                    Some(OVERLOAD_INTERVAL),
+                    &overload,
+                ),
+                drive::run(auth.addr, vec![()], until, Some(PROBE_INTERVAL), &refresh),
+                drive::run(auth.addr, vec![()], until, Some(PROBE_INTERVAL), &health),
+            )
+        });
+        for (slot, outcome) in names.iter_mut().zip([r, h, l, lr, lh, o, or, oh]) {
+            let mut run = stats(&outcome);
+            if slot.0 == "auth_password_overload" {
+                run["refused_503"] = json!(refused.get());
+            }
             show(slot.0, &run);
             slot.1.push(run);
         }
