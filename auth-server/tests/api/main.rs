@@ -23,3 +23,5 @@ mod shutdown;
 mod storage;
 mod token_endpoint;
 mod token_lifecycle;
+mod throttling;
+mod hostile_input;
