@@ -84,7 +84,7 @@ impl Form {
         self.0.keys().map(String::as_str)
     }
 
-/// A parameter's value.
+    /// A parameter's value.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
@@ -170,7 +170,9 @@ mod tests {
             assert_eq!(Form::parse(body), Err(FormError::Malformed), "{body:?}");
         }
         assert_eq!(
-            Form::parse(b"password=%C3%A9").expect("UTF-8").get("password"),
+            Form::parse(b"password=%C3%A9")
+                .expect("UTF-8")
+                .get("password"),
             Some("\u{e9}")
         );
     }

@@ -339,6 +339,11 @@ mod tests {
         let err = OAuthError::payload_too_large(16);
         assert_eq!(err.status_code(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(err.code(), ErrorCode::InvalidRequest);
-        assert!(err.error_response().headers().get(header::RETRY_AFTER).is_none());
+        assert!(
+            err.error_response()
+                .headers()
+                .get(header::RETRY_AFTER)
+                .is_none()
+        );
     }
 }

@@ -58,13 +58,15 @@ impl FromRequest for FormBody {
         let limit = super::TOKEN_BODY_LIMIT;
         let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
-            let body = body.await.map_err(|err| match err.as_error::<PayloadError>() {
-                Some(PayloadError::Overflow) => OAuthError::payload_too_large(limit),
-                _ => OAuthError::new(
-                    ErrorCode::InvalidRequest,
-                    "the request body could not be read",
-                ),
-            })?;
+            let body = body
+                .await
+                .map_err(|err| match err.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => OAuthError::payload_too_large(limit),
+                    _ => OAuthError::new(
+                        ErrorCode::InvalidRequest,
+                        "the request body could not be read",
+                    ),
+                })?;
             read_form(&req, &body).map(FormBody)
         })
     }

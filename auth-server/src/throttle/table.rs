@@ -23,7 +23,9 @@ pub struct Limit {
 impl Limit {
     /// The lockout after the `strike`-th time the limit was hit (1-based).
     fn lockout_for(&self, strike: u32) -> Duration {
-        let factor = 1u32.checked_shl(strike.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(strike.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.lockout
             .checked_mul(factor)
             .unwrap_or(self.max_lockout)

@@ -25,10 +25,7 @@ impl TestApp {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> reqwest::Response {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.address))
-            .body(body);
+        let mut req = self.http.post(format!("{}{path}", self.address)).body(body);
         if let Some(content_type) = content_type {
             req = req.header("content-type", content_type);
         }
@@ -70,7 +67,11 @@ impl TestApp {
 async fn assert_oauth_error(response: reqwest::Response, status: u16, code: &str, case: &str) {
     assert_no_store(&response);
     let (got_status, got_code, body) = error_of(response).await;
-    assert_eq!((got_status, got_code.as_str()), (status, code), "{case}: {body}");
+    assert_eq!(
+        (got_status, got_code.as_str()),
+        (status, code),
+        "{case}: {body}"
+    );
     assert!(
         body["error_description"]
             .as_str()
@@ -89,7 +90,11 @@ async fn oversized_bodies_get_413_invalid_request_as_json() {
     let body = format!("token={}", "a".repeat(BODY_LIMIT)).into_bytes();
     for path in FORM_ENDPOINTS {
         let response = app
-            .post_bytes(path, Some("application/x-www-form-urlencoded"), body.clone())
+            .post_bytes(
+                path,
+                Some("application/x-www-form-urlencoded"),
+                body.clone(),
+            )
             .await;
         assert_oauth_error(response, 413, "invalid_request", path).await;
     }
@@ -133,7 +138,11 @@ async fn malformed_forms_are_invalid_requests_on_every_form_endpoint() {
     for path in FORM_ENDPOINTS {
         for (case, body) in &cases {
             let response = app
-                .post_bytes(path, Some("application/x-www-form-urlencoded"), body.clone())
+                .post_bytes(
+                    path,
+                    Some("application/x-www-form-urlencoded"),
+                    body.clone(),
+                )
                 .await;
             assert_oauth_error(response, 400, "invalid_request", &format!("{path}: {case}")).await;
         }
@@ -191,7 +200,11 @@ async fn oauth_parameters_in_the_url_are_refused_without_echoing_them() {
     ] {
         let path = format!("/oauth/token?{query}");
         let response = app
-            .post_bytes(&path, Some("application/x-www-form-urlencoded"), body.clone())
+            .post_bytes(
+                &path,
+                Some("application/x-www-form-urlencoded"),
+                body.clone(),
+            )
             .await;
         let (status, code, answer) = error_of(response).await;
         assert_eq!((status, code.as_str()), (400, "invalid_request"), "{query}");
@@ -337,17 +350,33 @@ async fn registration_refuses_hostile_json_with_its_json_errors() {
 
     let cases: [(&str, &str, &[u8]); 7] = [
         ("malformed", "application/json", b"{\"username\":"),
-        ("non-UTF-8", "application/json", b"{\"username\":\"\xff\",\"password\":\"x\"}"),
+        (
+            "non-UTF-8",
+            "application/json",
+            b"{\"username\":\"\xff\",\"password\":\"x\"}",
+        ),
         ("an array", "application/json", b"[]"),
         ("missing fields", "application/json", b"{}"),
-        ("wrong types", "application/json", b"{\"username\":1,\"password\":[]}"),
-        ("a form", "application/x-www-form-urlencoded", b"username=a&password=b"),
+        (
+            "wrong types",
+            "application/json",
+            b"{\"username\":1,\"password\":[]}",
+        ),
+        (
+            "a form",
+            "application/x-www-form-urlencoded",
+            b"username=a&password=b",
+        ),
         ("deep nesting", "application/json", &[b'['; 4000]),
     ];
     for (case, content_type, body) in cases {
         let response = post(content_type, body.to_vec()).await.unwrap();
         let (status, code, body) = error_of(response).await;
-        assert_eq!((status, code.as_str()), (400, "invalid_request"), "{case}: {body}");
+        assert_eq!(
+            (status, code.as_str()),
+            (400, "invalid_request"),
+            "{case}: {body}"
+        );
     }
     let response = app
         .register(&json!({"username": "u".repeat(1000), "password": "long enough password"}))
@@ -376,7 +405,11 @@ async fn no_garbage_body_makes_a_form_endpoint_fail_on_our_side() {
     for path in FORM_ENDPOINTS {
         for body in bodies {
             let response = app
-                .post_bytes(path, Some("application/x-www-form-urlencoded"), body.to_vec())
+                .post_bytes(
+                    path,
+                    Some("application/x-www-form-urlencoded"),
+                    body.to_vec(),
+                )
                 .await;
             let status = response.status().as_u16();
             let answer: Value = response.json().await.unwrap();

@@ -95,7 +95,10 @@ async fn unknown_users_are_throttled_exactly_like_real_ones(db: TestDb) {
         }
         answers.push(seen);
     }
-    assert_eq!(answers[0], answers[1], "same answers, whether or not the user exists");
+    assert_eq!(
+        answers[0], answers[1],
+        "same answers, whether or not the user exists"
+    );
     assert_eq!(answers[0][3].0, 429);
 }
 
