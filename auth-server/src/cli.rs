@@ -10,6 +10,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use crate::config::{ServeConfig, default_parallelism};
 use crate::domain::{GrantType, SigningAlg};
 use crate::storage::{DatabaseUrl, PoolSettings};
+use crate::throttle::{Limits, ThrottleConfig};
 
 /// OAuth 2.0 authorization server: issues signed JWT access tokens (EdDSA,
 /// ES256 or RS256) and rotating refresh tokens; revocation, introspection,
@@ -139,6 +140,79 @@ pub struct ServeArgs {
     /// cutting them off. SIGINT stops at once.
     #[arg(long, env = "AUTH_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+    /// Brute-force throttling.
+    #[command(flatten)]
+    pub throttle: ThrottleArgs,
+}
+
+/// Brute-force throttling flags. Over a limit, attempts get 429 with
+/// Retry-After until the lockout ends; each repeat lockout doubles, up to
+/// --throttle-max-lockout. A limit of 0 turns it off. Counts are per
+/// instance: behind a load balancer over N instances, an attacker gets up
+/// to N times each limit. Addresses are the TCP peer's (an IPv6 /64 counts
+/// as one): behind a reverse proxy, raise or turn off the per-IP limits.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Brute-force throttling")]
+pub struct ThrottleArgs {
+    /// Failed logins for one account from one address before a lockout. A
+    /// successful login from that address clears its count.
+    #[arg(long, env = "AUTH_LOGIN_FAILURES_PER_SOURCE", default_value_t = 5)]
+    pub login_failures_per_source: u32,
+    /// Failed logins for one account from all addresses before the account
+    /// is locked for new addresses. Addresses that logged in to it
+    /// successfully in the last 30 days are exempt, so an attacker cannot
+    /// lock the owner out of a familiar device.
+    #[arg(long, env = "AUTH_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 20)]
+    pub login_failures_per_account: u32,
+    /// Failed logins from one address, for all accounts, before a lockout.
+    #[arg(long, env = "AUTH_LOGIN_FAILURES_PER_IP", default_value_t = 100)]
+    pub login_failures_per_ip: u32,
+    /// Failed client authentications for one client id from one address.
+    #[arg(long, env = "AUTH_CLIENT_FAILURES_PER_SOURCE", default_value_t = 10)]
+    pub client_failures_per_source: u32,
+    /// Failed client authentications for one client id from all addresses
+    /// (addresses where it authenticated in the last 30 days are exempt).
+    #[arg(long, env = "AUTH_CLIENT_FAILURES_PER_CLIENT", default_value_t = 50)]
+    pub client_failures_per_client: u32,
+    /// Failed client authentications from one address, for all clients.
+    #[arg(long, env = "AUTH_CLIENT_FAILURES_PER_IP", default_value_t = 100)]
+    pub client_failures_per_ip: u32,
+    /// Failures older than this stop counting; a key quiet this long after
+    /// its last lockout is forgotten, so the backoff starts over.
+    #[arg(long, env = "AUTH_THROTTLE_WINDOW", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub throttle_window: Duration,
+    /// The first lockout.
+    #[arg(long, env = "AUTH_THROTTLE_LOCKOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub throttle_lockout: Duration,
+    /// The longest single lockout.
+    #[arg(long, env = "AUTH_THROTTLE_MAX_LOCKOUT", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub throttle_max_lockout: Duration,
+    /// Most keys (account+address, account, address) each throttle table
+    /// remembers; the oldest are dropped first. About 100 bytes each.
+    #[arg(long, env = "AUTH_THROTTLE_CAPACITY", default_value_t = 100_000)]
+    pub throttle_capacity: usize,
+}
+
+impl ThrottleArgs {
+    /// The throttling settings.
+    pub fn config(&self) -> ThrottleConfig {
+        ThrottleConfig {
+            login: Limits {
+                per_source: self.login_failures_per_source,
+                per_subject: self.login_failures_per_account,
+                per_ip: self.login_failures_per_ip,
+            },
+            client: Limits {
+                per_source: self.client_failures_per_source,
+                per_subject: self.client_failures_per_client,
+                per_ip: self.client_failures_per_ip,
+            },
+            window: self.throttle_window,
+            lockout: self.throttle_lockout,
+            max_lockout: self.throttle_max_lockout,
+            capacity: self.throttle_capacity,
+        }
+    }
 }
 
 impl ServeArgs {
@@ -159,6 +233,7 @@ impl ServeArgs {
             http_workers: self.http_workers,
             key_refresh_interval: self.key_refresh_interval,
             shutdown_timeout: self.shutdown_timeout,
+            throttle: self.throttle.config(),
         }
     }
 }
@@ -364,6 +439,25 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    #[test]
+    fn throttling_defaults_match_the_library_and_flags_override_them() {
+        let defaults = parse(&["auth-server"]);
+        assert_eq!(defaults.serve.throttle.config(), ThrottleConfig::default());
+        let tuned = parse(&[
+            "auth-server",
+            "--login-failures-per-source",
+            "3",
+            "--client-failures-per-ip",
+            "0",
+            "--throttle-lockout",
+            "1m",
+        ]);
+        let config = tuned.serve.throttle.config();
+        assert_eq!(config.login.per_source, 3);
+        assert_eq!(config.client.per_ip, 0);
+        assert_eq!(config.lockout, Duration::from_secs(60));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use shared_claims::Scope;
 use subtle::ConstantTimeEq;
 
 use crate::domain::{GrantType, GrantTypes};
+use crate::form::decode_component;
 use crate::storage::StorageError;
 use crate::storage::clients::ClientRow;
 use crate::tokens::{random_bytes, sha256_hex};
@@ -169,30 +170,11 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     let decoded = STANDARD.decode(encoded.trim()).ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (id, secret) = decoded.split_once(':')?;
-    let id = form_urldecode(id)?;
+    let id = decode_component(id.as_bytes())?;
     if id.is_empty() {
         return None;
     }
-    Some((id, form_urldecode(secret)?))
-}
-
-/// Decodes `application/x-www-form-urlencoded` text: `+` is a space, `%XX`
-/// a byte. `None` on a broken escape or invalid UTF-8.
-fn form_urldecode(s: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hi = (bytes.next()? as char).to_digit(16)?;
-                let lo = (bytes.next()? as char).to_digit(16)?;
-                out.push(u8::try_from(hi * 16 + lo).ok()?);
-            }
-            b => out.push(b),
-        }
-    }
-    String::from_utf8(out).ok()
+    Some((id, decode_component(secret.as_bytes())?))
 }
 
 /// A registered client, parsed from its row.

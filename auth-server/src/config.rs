@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::domain::SigningAlg;
 use crate::storage::{DatabaseUrl, PoolSettings};
+use crate::throttle::ThrottleConfig;
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub struct ServeConfig {
     pub key_refresh_interval: Duration,
     /// After SIGTERM, how long requests in flight may take to finish.
     pub shutdown_timeout: Duration,
+    /// Brute-force throttling limits.
+    pub throttle: ThrottleConfig,
 }
 
 impl ServeConfig {
@@ -64,6 +67,7 @@ impl ServeConfig {
             http_workers: None,
             key_refresh_interval: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(10),
+            throttle: ThrottleConfig::default(),
         }
     }
 }

@@ -24,4 +24,5 @@ pub mod routes;
 pub mod shutdown;
 pub mod startup;
 pub mod storage;
+pub mod throttle;
 pub mod tokens;

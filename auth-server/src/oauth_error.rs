@@ -14,6 +14,7 @@ use crate::form::FormError;
 use crate::grants::GrantError;
 use crate::report::Chain;
 use crate::storage::StorageError;
+use crate::throttle::Throttled;
 
 /// Seconds a client should wait after a 503.
 pub const RETRY_AFTER_SECS: u32 = 5;
@@ -78,6 +79,12 @@ pub struct OAuthError {
     /// Add `WWW-Authenticate: Basic` (the client tried HTTP authentication).
     #[serde(skip)]
     challenge: bool,
+    /// A status other than the code's own (429, 413).
+    #[serde(skip)]
+    status: Option<StatusCode>,
+    /// `Retry-After` seconds, when retrying later can succeed.
+    #[serde(skip)]
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -87,7 +94,40 @@ impl OAuthError {
             error,
             error_description: description.into(),
             challenge: false,
+            status: None,
+            retry_after: None,
         }
+    }
+
+    /// 429: too many failed attempts (see [`crate::throttle`]).
+    ///
+    /// RFC 6749 defines no code for this. `temporarily_unavailable` is the
+    /// honest one among the registered codes (RFC 6749 §4.1.2.1, IANA
+    /// "OAuth Extensions Error" registry): it tells any OAuth client to
+    /// retry later, and the 429 status with `Retry-After` says exactly
+    /// when. The alternatives mislead: `invalid_request` says the request
+    /// is malformed and must not be retried as is, `invalid_grant` says the
+    /// password is wrong (unknown during a lockout: it was never checked),
+    /// and `slow_down` (RFC 8628) is the device flow's polling signal.
+    pub fn too_many_attempts(throttled: Throttled) -> Self {
+        let mut err = Self::new(
+            ErrorCode::TemporarilyUnavailable,
+            "too many failed attempts; retry after the time in Retry-After",
+        );
+        err.status = Some(StatusCode::TOO_MANY_REQUESTS);
+        err.retry_after = Some(throttled.retry_after_secs());
+        err
+    }
+
+    /// 413: the body exceeds the endpoint's limit (`invalid_request`, the
+    /// code for a request the server will not process as sent).
+    pub fn payload_too_large(limit: usize) -> Self {
+        let mut err = Self::new(
+            ErrorCode::InvalidRequest,
+            format!("the request body exceeds {limit} bytes"),
+        );
+        err.status = Some(StatusCode::PAYLOAD_TOO_LARGE);
+        err
     }
 
     /// The code.
@@ -101,10 +141,12 @@ impl OAuthError {
     }
 
     fn unavailable() -> Self {
-        Self::new(
+        let mut err = Self::new(
             ErrorCode::TemporarilyUnavailable,
             "the service is temporarily unavailable; retry later",
-        )
+        );
+        err.retry_after = Some(u64::from(RETRY_AFTER_SECS));
+        err
     }
 
     fn server_error() -> Self {
@@ -128,7 +170,7 @@ pub fn no_store(builder: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder {
 
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
-        self.error.status()
+        self.status.unwrap_or_else(|| self.error.status())
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -140,8 +182,8 @@ impl ResponseError for OAuthError {
                 HeaderValue::from_static("Basic realm=\"oauth\""),
             ));
         }
-        if self.error == ErrorCode::TemporarilyUnavailable {
-            builder.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
+        if let Some(secs) = self.retry_after {
+            builder.insert_header((header::RETRY_AFTER, secs));
         }
         builder.json(self)
     }
@@ -159,6 +201,12 @@ impl From<StorageError> for OAuthError {
                 Self::server_error()
             }
         }
+    }
+}
+
+impl From<Throttled> for OAuthError {
+    fn from(throttled: Throttled) -> Self {
+        Self::too_many_attempts(throttled)
     }
 }
 
@@ -269,6 +317,37 @@ mod tests {
                 .get(header::CACHE_CONTROL)
                 .and_then(|v| v.to_str().ok()),
             Some("no-store")
+        );
+    }
+
+    #[test]
+    fn throttling_is_429_with_retry_after_and_a_json_body() {
+        let err: OAuthError = Throttled {
+            retry_after: std::time::Duration::from_millis(2500),
+        }
+        .into();
+        let response = err.error_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("3")
+        );
+        assert_eq!(err.code(), ErrorCode::TemporarilyUnavailable);
+    }
+
+    #[test]
+    fn an_oversized_body_is_413_invalid_request() {
+        let err = OAuthError::payload_too_large(16);
+        assert_eq!(err.status_code(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+        assert!(
+            err.error_response()
+                .headers()
+                .get(header::RETRY_AFTER)
+                .is_none()
         );
     }
 }

@@ -24,6 +24,7 @@ use crate::routes::{self, AuthorizationServerMetadata};
 use crate::shutdown;
 use crate::storage::refresh_tokens::ReuseGrace;
 use crate::storage::{self, DbPool, StorageError};
+use crate::throttle::Throttles;
 
 /// Shared by every request handler.
 #[derive(Debug)]
@@ -32,6 +33,8 @@ pub struct AppState {
     pub grants: GrantContext,
     /// RFC 8414 metadata, computed once.
     pub metadata: AuthorizationServerMetadata,
+    /// Brute-force throttling of logins and client authentication.
+    pub throttle: Throttles,
 }
 
 /// Why the server could not start.
@@ -133,6 +136,7 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let state = web::Data::new(AppState {
             metadata: AuthorizationServerMetadata::new(&issuer),
+            throttle: Throttles::new(&config.throttle),
             grants: GrantContext {
                 pool: pool.clone(),
                 keys: keys.clone(),

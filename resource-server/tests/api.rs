@@ -104,6 +104,25 @@ async fn each_bad_token_is_401_invalid_token_saying_what_was_wrong() {
 }
 
 #[actix_web::test]
+async fn oversized_tokens_are_refused_before_decoding_never_500() {
+    let key = TestKey::new("k1", 1);
+    let (_jwks, app) = ready_app(&key).await;
+    // Well past the verifier's 8 KiB cap, up to near actix's 128 KiB head cap.
+    for len in [8 * 1024 + 1, 100 * 1024] {
+        let token = "a".repeat(len);
+        let response = app.get("/api/me", Some(&token)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{len}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"], "invalid_token", "{len}");
+        assert_eq!(
+            body["error_description"],
+            VerifyError::TooLarge.description(),
+            "{len}"
+        );
+    }
+}
+
+#[actix_web::test]
 async fn a_missing_scope_is_403_naming_the_scope_needed() {
     // Given a token that may write but not read
     let key = TestKey::new("k1", 1);

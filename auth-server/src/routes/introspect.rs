@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::form_endpoint::{authenticate_client, read_form, required};
+use super::form_endpoint::{FormBody, authenticate_client, required};
 use crate::introspection;
 use crate::oauth_error::{ErrorCode, OAuthError, no_store};
 use crate::startup::AppState;
@@ -12,10 +12,9 @@ use crate::startup::AppState;
 /// nothing, so it gets 401 `invalid_client`). The answer is never cached.
 pub async fn introspect(
     req: HttpRequest,
-    body: web::Bytes,
+    FormBody(form): FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = read_form(&req, &body)?;
     let client = authenticate_client(&req, &form, &state).await?;
     if !client.confidential {
         return Err(OAuthError::new(

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::form_endpoint::{authenticate_client, read_form, required};
+use super::form_endpoint::{FormBody, authenticate_client, required};
 use crate::oauth_error::{ErrorCode, OAuthError, no_store};
 use crate::revocation::{self, RevocationError, Revoked};
 use crate::startup::AppState;
@@ -14,10 +14,9 @@ use crate::startup::AppState;
 /// kind of token does.
 pub async fn revoke(
     req: HttpRequest,
-    body: web::Bytes,
+    FormBody(form): FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = read_form(&req, &body)?;
     let client = authenticate_client(&req, &form, &state).await?;
     let token = required(&form, "token")?.to_owned();
     match revocation::revoke(&state.grants, &client, token).await {

@@ -3,39 +3,31 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::clients::{self, Client, ClientCredentials};
+use super::form_endpoint::{FormBody, authenticate_client, source_address};
+use crate::clients::Client;
 use crate::domain::{GrantType, Password};
 use crate::form::Form;
-use crate::grants::{self, GrantError, PasswordRequest, RefreshRequest};
+use crate::grants::{self, GrantError, PasswordRequest, RefreshRequest, TokenResponse};
 use crate::oauth_error::{ErrorCode, OAuthError, no_store};
 use crate::startup::AppState;
-use crate::storage;
 use crate::tokens::RefreshToken;
 
 /// The token endpoint: parses the form, authenticates the client, and
 /// dispatches on `grant_type`.
 pub async fn token(
     req: HttpRequest,
-    body: web::Bytes,
+    FormBody(mut form): FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let mut form = super::form_endpoint::read_form(&req, &body)?;
     let grant_type = form.take("grant_type").ok_or_else(|| {
         OAuthError::new(ErrorCode::InvalidRequest, "missing parameter: grant_type")
     })?;
 
-    let client = super::form_endpoint::authenticate_client(&req, &form, &state).await?;
+    let client = authenticate_client(&req, &form, &state).await?;
 
     let ctx = &state.grants;
     let response = match grant_type.as_str() {
-        "password" => {
-            let request = PasswordRequest {
-                username: required(&mut form, "username")?,
-                password: Password::new(required(&mut form, "password")?),
-                scope: form.take("scope"),
-            };
-            grants::password(ctx, &client, request).await?
-        }
+        "password" => password_grant(&req, &state, &client, &mut form).await?,
         "refresh_token" => {
             let request = RefreshRequest {
                 refresh_token: RefreshToken::from_presented(required(&mut form, "refresh_token")?),
@@ -58,17 +50,33 @@ pub async fn token(
     Ok(no_store(&mut HttpResponse::Ok()).json(response))
 }
 
-/// Looks the client up and checks its credentials.
-pub(super) async fn authenticate(
+/// The password grant, throttled per account and address
+/// ([`crate::throttle`]): a locked-out login gets 429 before its password
+/// is hashed, whether or not the account exists.
+async fn password_grant(
+    req: &HttpRequest,
     state: &AppState,
-    credentials: ClientCredentials,
-) -> Result<Client, OAuthError> {
-    let id = credentials.client_id().to_owned();
-    let row = storage::run(&state.grants.pool, move |conn| {
-        storage::clients::find(conn, &id)
-    })
-    .await?;
-    Ok(clients::authenticate(row, &credentials)?)
+    client: &Client,
+    form: &mut Form,
+) -> Result<TokenResponse, OAuthError> {
+    let username = required(form, "username")?;
+    let password = Password::new(required(form, "password")?);
+    let guard = &state.throttle.login;
+    let ip = source_address(req);
+    guard.check(&username, ip)?;
+    let request = PasswordRequest {
+        username: username.clone(),
+        password,
+        scope: form.take("scope"),
+    };
+    let result = grants::password(&state.grants, client, request).await;
+    match &result {
+        Ok(_) => guard.record_success(&username, ip),
+        // The only invalid_grant of this grant: bad credentials.
+        Err(GrantError::InvalidGrant(_)) => guard.record_failure(&username, ip),
+        Err(_) => {}
+    }
+    Ok(result?)
 }
 
 fn required(form: &mut Form, name: &'static str) -> Result<String, GrantError> {

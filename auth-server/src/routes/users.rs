@@ -41,6 +41,9 @@ pub enum RegistrationError {
     /// The body is not the expected JSON.
     #[error("expected a JSON body {{\"username\", \"password\"}}")]
     InvalidBody,
+    /// The body exceeds [`BODY_LIMIT`].
+    #[error("the request body exceeds {BODY_LIMIT} bytes")]
+    TooLarge,
     /// The username breaks the rules.
     #[error(transparent)]
     InvalidUsername(#[from] UsernameError),
@@ -70,7 +73,7 @@ impl From<StorageError> for RegistrationError {
 impl RegistrationError {
     fn code(&self) -> &'static str {
         match self {
-            Self::InvalidBody => "invalid_request",
+            Self::InvalidBody | Self::TooLarge => "invalid_request",
             Self::InvalidUsername(_) => "invalid_username",
             Self::WeakPassword(_) => "invalid_password",
             Self::Taken => "username_taken",
@@ -87,6 +90,7 @@ impl ResponseError for RegistrationError {
             Self::InvalidBody | Self::InvalidUsername(_) | Self::WeakPassword(_) => {
                 StatusCode::BAD_REQUEST
             }
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Taken => StatusCode::CONFLICT,
             Self::Storage(StorageError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Hash(err) if err.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
@@ -110,17 +114,24 @@ impl ResponseError for RegistrationError {
     }
 }
 
-/// Malformed JSON gets our error body, not actix's plain text.
+/// Largest accepted registration body: a username and a password of the
+/// longest accepted lengths fit many times over.
+const BODY_LIMIT: usize = 4096;
+
+/// Malformed or oversized JSON gets our error body, not actix's plain text.
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(4096)
+        .limit(BODY_LIMIT)
         .error_handler(|err, _req| {
+            let refusal = match err {
+                error::JsonPayloadError::Overflow { .. }
+                | error::JsonPayloadError::OverflowKnownLength { .. } => {
+                    RegistrationError::TooLarge
+                }
+                _ => RegistrationError::InvalidBody,
+            };
             // Not logged: serde messages can quote the offending value.
-            error::InternalError::from_response(
-                err,
-                RegistrationError::InvalidBody.error_response(),
-            )
-            .into()
+            error::InternalError::from_response(err, refusal.error_response()).into()
         })
 }
 

@@ -138,6 +138,28 @@ macro_rules! on_both_backends {
 }
 pub(crate) use on_both_backends;
 
+/// Runs an HTTP test, `async fn name(db: TestDb)`, against a server on
+/// SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
+macro_rules! on_both_backends_async {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[actix_web::test] async fn $name() { super::$name($crate::helpers::TestDb::sqlite()).await; } )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    match $crate::helpers::TestDb::postgres() {
+                        Some(db) => super::$name(db).await,
+                        None => eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant skipped"),
+                    }
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends_async;
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Stores a user with [`PASSWORD`]; returns its id.
