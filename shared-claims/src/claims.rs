@@ -36,6 +36,22 @@ pub struct AccessClaims {
 
 /// The `aud` claim: one audience or several (RFC 7519 §4.1.3). A single
 /// audience is written as a plain string, as most verifiers expect.
+///
+/// ```
+/// use shared_claims::Audience;
+///
+/// // Both forms are read; a resource server checks that it is among them.
+/// let one: Audience = serde_json::from_str(r#""notes-api""#)?;
+/// let two: Audience = serde_json::from_str(r#"["billing", "notes-api"]"#)?;
+/// assert!(one.contains("notes-api") && two.contains("notes-api"));
+/// assert!(!one.contains("billing"));
+/// assert_eq!(two.iter().collect::<Vec<_>>(), ["billing", "notes-api"]);
+///
+/// // One audience is written back as a plain string; none at all is refused.
+/// assert_eq!(serde_json::to_string(&Audience::single("notes-api"))?, r#""notes-api""#);
+/// assert!(serde_json::from_str::<Audience>("[]").is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Audience(Vec<String>);
 

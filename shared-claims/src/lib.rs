@@ -1,6 +1,11 @@
 //! The contract between the auth server and every resource server: the claims
 //! an access token carries, the scope and audience types, the JWKS types, and
-//! the one routine that turns a token string into verified claims.
+//! the one routine that turns a token string into verified claims. With the
+//! feature `actix`, an extractor protects actix-web routes in a few lines.
+//!
+//! Nothing here talks to the network or reads the clock behind your back:
+//! keys come in as a [`JwkSet`] you fetched or read, and
+//! [`Verifier::verify_at`] takes the time as an argument (tests use it).
 //!
 //! # Verifying a token
 //!
@@ -27,52 +32,47 @@
 //! }
 //! # Ok::<(), serde_json::Error>(())
 //! ```
+//!
+//! # Keys from a file
+//!
+//! A service that must not depend on the auth server at start (an offline
+//! deployment, a test) reads the JWKS from a file. Rejected keys come back
+//! with the reason, for the operator's log; none usable is an error.
+//!
+//! ```
+//! use std::error::Error;
+//! use std::path::Path;
+//!
+//! use shared_claims::{JwkSet, TrustedKeys, VerifierConfig};
+//!
+//! fn keys_from_file(path: &Path, config: &VerifierConfig) -> Result<TrustedKeys, Box<dyn Error>> {
+//!     let jwks: JwkSet = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+//!     let (keys, rejected) = TrustedKeys::from_jwks(&jwks, &config.algorithms);
+//!     for rejection in &rejected {
+//!         println!("ignoring a key of {}: {rejection}", path.display());
+//!     }
+//!     if keys.is_empty() {
+//!         return Err(format!("{} holds no usable key", path.display()).into());
+//!     }
+//!     Ok(keys)
+//! }
+//!
+//! # let path = std::env::temp_dir().join(format!("shared-claims-doc-{}.json", std::process::id()));
+//! # std::fs::write(&path, r#"{"keys": [
+//! #     {"kty": "OKP", "crv": "Ed25519", "kid": "k1", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+//! #     {"kty": "oct", "kid": "shared-secret", "k": "c2VjcmV0"}
+//! # ]}"#)?;
+//! let config = VerifierConfig::new("https://auth.example", "notes-api");
+//! let keys = keys_from_file(&path, &config)?; // the symmetric key is refused
+//! assert!(keys.contains("k1") && !keys.contains("shared-secret"));
+//! # std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![cfg_attr(feature = "actix", doc = include_str!("../docs/actix.md"))]
 #![cfg_attr(
-    feature = "actix",
-    doc = r#"
-# Protecting actix-web routes (feature `actix`)
-
-Register the verifier once; then a handler argument of type
-[`actix::Authenticated`] or [`actix::Scoped`] admits only requests with a valid
-bearer token (and scope), and every refusal is an RFC 6750 §3 response.
-
-```no_run
-use std::sync::Arc;
-use actix_web::{App, HttpServer, get, web};
-use shared_claims::actix::{Authenticated, RequiredScope, Scoped, TokenVerifier};
-use shared_claims::{JwkSet, TrustedKeys, Verifier, VerifierConfig};
-
-struct NotesRead;
-impl RequiredScope for NotesRead {
-    const SCOPE: &'static str = "notes:read";
-}
-
-#[get("/api/me")]
-async fn me(auth: Authenticated) -> String {
-    format!("hello {}", auth.sub)
-}
-
-#[get("/api/notes")]
-async fn notes(caller: Scoped<NotesRead>) -> String {
-    format!("the notes of {}", caller.sub)
-}
-
-# async fn run(jwks: JwkSet) -> std::io::Result<()> {
-let config = VerifierConfig::new("https://auth.example", "resource-server");
-let (keys, _rejected) = TrustedKeys::from_jwks(&jwks, &config.algorithms);
-let verifier: Arc<dyn TokenVerifier> = Arc::new(Verifier::new(config, keys));
-HttpServer::new(move || {
-    App::new()
-        .app_data(web::Data::<dyn TokenVerifier>::from(verifier.clone()))
-        .service(me)
-        .service(notes)
-})
-.bind(("127.0.0.1", 0))?
-.run()
-.await
-# }
-```
-"#
+    not(feature = "actix"),
+    doc = "# Protecting actix-web routes\n\nEnable the feature `actix` for extractors that \
+           admit only requests with a valid bearer token; these docs then show how."
 )]
 
 mod claims;

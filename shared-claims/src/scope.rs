@@ -8,6 +8,27 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A set of scope tokens. Order and duplicates in the input do not matter;
 /// the canonical form is the tokens sorted and joined by single spaces.
+///
+/// ```
+/// use shared_claims::Scope;
+///
+/// let granted: Scope = "notes:write notes:read notes:read".parse()?;
+/// assert_eq!(granted.to_string(), "notes:read notes:write");
+/// assert!(granted.contains("notes:read") && !granted.contains("admin"));
+///
+/// // A refresh may narrow what was granted, never widen it: the error names
+/// // what was asked for beyond the grant.
+/// let read_only = Scope::parse("notes:read")?;
+/// assert_eq!(granted.narrow(Some(&read_only)), Ok(read_only.clone()));
+/// assert_eq!(granted.narrow(None), Ok(granted.clone()));
+/// let wider = Scope::parse("notes:read admin")?;
+/// assert_eq!(granted.narrow(Some(&wider)), Err(Scope::parse("admin")?));
+///
+/// // RFC 6749 §3.3 allows no quote, backslash, space inside a token, or non-ASCII.
+/// assert!(Scope::parse(r#"say "hi""#).is_err());
+/// assert!(Scope::parse("café").is_err());
+/// # Ok::<(), shared_claims::ScopeError>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Scope(BTreeSet<String>);
 

@@ -77,6 +77,51 @@ impl Verifier {
     /// about which claim would have been wrong. The headers `jku`, `x5u`, `jwk` and
     /// `x5c` are never read: the token does not get to choose the key that
     /// verifies it.
+    ///
+    /// # Example
+    ///
+    /// A key generated here plays the auth server; the clock is passed in, so
+    /// the leeway can be checked at its edges.
+    ///
+    /// ```
+    /// use base64::Engine as _;
+    /// use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    /// use ed25519_dalek::{Signer as _, SigningKey};
+    /// use shared_claims::{Jwk, JwkSet, TrustedKeys, Verifier, VerifierConfig, VerifyError};
+    ///
+    /// // The auth server's side: a fresh Ed25519 key, its JWKS, a signed token.
+    /// let mut seed = [0u8; 32];
+    /// getrandom::fill(&mut seed).expect("OS randomness");
+    /// let key = SigningKey::from_bytes(&seed);
+    /// let jwks = JwkSet {
+    ///     keys: vec![Jwk::ed25519("k1", B64.encode(key.verifying_key().as_bytes()))],
+    /// };
+    /// let header = r#"{"alg":"EdDSA","typ":"at+jwt","kid":"k1"}"#;
+    /// let claims = r#"{"iss":"https://auth.example","sub":"alice","aud":"notes-api",
+    ///     "exp":1700000900,"iat":1700000000,"nbf":1700000000,"jti":"j1",
+    ///     "client_id":"notes-app","scope":"notes:read"}"#;
+    /// let signed = format!("{}.{}", B64.encode(header), B64.encode(claims));
+    /// let token = format!("{signed}.{}", B64.encode(key.sign(signed.as_bytes()).to_bytes()));
+    ///
+    /// // The resource server's side, with the default 5 s leeway.
+    /// let config = VerifierConfig::new("https://auth.example", "notes-api");
+    /// let (keys, _) = TrustedKeys::from_jwks(&jwks, &config.algorithms);
+    /// let verifier = Verifier::new(config, keys);
+    ///
+    /// let verified = verifier.verify_at(&token, 1_700_000_100)?;
+    /// assert_eq!((verified.sub.as_str(), verified.client_id.as_str()), ("alice", "notes-app"));
+    /// assert!(verified.scope.contains("notes:read"));
+    /// // Valid while now < exp + leeway: the last valid second, then expired.
+    /// assert!(verifier.verify_at(&token, 1_700_000_904).is_ok());
+    /// assert_eq!(verifier.verify_at(&token, 1_700_000_905), Err(VerifyError::Expired));
+    ///
+    /// // A token signed by another key with the same kid fails at the signature,
+    /// // before any claim is looked at.
+    /// let impostor = SigningKey::from_bytes(&[42; 32]);
+    /// let forged = format!("{signed}.{}", B64.encode(impostor.sign(signed.as_bytes()).to_bytes()));
+    /// assert_eq!(verifier.verify_at(&forged, 1_700_000_100), Err(VerifyError::BadSignature));
+    /// # Ok::<(), VerifyError>(())
+    /// ```
     pub fn verify_at(&self, token: &str, now: i64) -> Result<AccessClaims, VerifyError> {
         if token.len() > self.config.max_token_bytes {
             return Err(VerifyError::TooLarge);
