@@ -400,7 +400,11 @@ mod tests {
         assert_eq!(hasher.waiting(), QUEUE_PER_WORKER);
         let refused = hasher.verify(Password::new("x".into()), None).await;
         assert!(matches!(refused, Err(HashError::Busy)), "{refused:?}");
-        assert_eq!(hasher.waiting(), QUEUE_PER_WORKER, "a refusal leaves the count");
+        assert_eq!(
+            hasher.waiting(),
+            QUEUE_PER_WORKER,
+            "a refusal leaves the count"
+        );
         release.send(()).expect("release");
         while hasher.waiting() > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
