@@ -13,6 +13,7 @@ mod discovery;
 mod health;
 mod introspection;
 mod key_rotation;
+mod lifetime_edges;
 mod openapi;
 mod operations;
 mod registration;
