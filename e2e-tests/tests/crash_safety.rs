@@ -37,8 +37,8 @@ use std::thread;
 use std::time::Duration;
 
 use common::{CLIENT, FULL_SCOPE, PASSWORD, http_client, on_both_backends, poll_until};
-use diesel::sql_types::{BigInt, Nullable};
 use diesel::deserialize::QueryableByName;
+use diesel::sql_types::{BigInt, Nullable};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use e2e_tests::fixture::{AuthServer, DEFAULT_AUDIENCE, Database};
 use nix::sys::signal::{Signal, kill};
@@ -151,13 +151,27 @@ fn every_client_holds_a_live_token_or_a_revoked_family_after_a_kill(database: Da
         let status = response.status().as_u16();
         let body: Value = response.json().expect("a JSON answer");
         if state.used_at.is_none() {
-            assert!(!state.family_revoked, "client {n}: nobody revoked it: {state:?}");
-            assert_eq!(state.family_tokens, chain.refreshes + 1, "client {n}: {state:?}");
+            assert!(
+                !state.family_revoked,
+                "client {n}: nobody revoked it: {state:?}"
+            );
+            assert_eq!(
+                state.family_tokens,
+                chain.refreshes + 1,
+                "client {n}: {state:?}"
+            );
             assert_eq!(status, 200, "client {n}'s live token refreshes: {body}");
             survived += 1;
         } else {
-            assert!(chain.cut_off, "client {n}: only a cut-off request can rotate unseen");
-            assert_eq!(state.family_tokens, chain.refreshes + 2, "client {n}: {state:?}");
+            assert!(
+                chain.cut_off,
+                "client {n}: only a cut-off request can rotate unseen"
+            );
+            assert_eq!(
+                state.family_tokens,
+                chain.refreshes + 2,
+                "client {n}: {state:?}"
+            );
             assert_eq!(status, 400, "client {n}: {body}");
             assert_eq!(body["error"], "invalid_grant", "client {n}");
         }
@@ -168,11 +182,20 @@ fn every_client_holds_a_live_token_or_a_revoked_family_after_a_kill(database: Da
         if state.used_at.is_some() {
             assert!(after.family_revoked, "client {n}: reuse revoked the family");
         } else {
-            assert!(!after.family_revoked, "client {n}: a survivor's family lives");
+            assert!(
+                !after.family_revoked,
+                "client {n}: a survivor's family lives"
+            );
         }
     }
-    assert_eq!(ledger.families_with_several_live_tokens(), 0, "invariant 2 holds after");
-    println!("{survived} of {CLIENTS} sessions survived the kill; the rest were cut off mid-rotation");
+    assert_eq!(
+        ledger.families_with_several_live_tokens(),
+        0,
+        "invariant 2 holds after"
+    );
+    println!(
+        "{survived} of {CLIENTS} sessions survived the kill; the rest were cut off mid-rotation"
+    );
 }
 
 /// What one client saw.

@@ -86,14 +86,22 @@ fn the_token_endpoint_says_try_later_while_the_database_is_down_and_recovers_wit
         stack.password_grant("alice", common::PASSWORD, CLIENT),
         "a login",
     );
-    assert_try_again_later(
-        stack.refresh_grant(&refresh_token, CLIENT),
-        "a refresh",
-    );
+    assert_try_again_later(stack.refresh_grant(&refresh_token, CLIENT), "a refresh");
     // And the server says it is not ready, but alive, and it is still running
-    assert_eq!(status_of(&stack, "/readyz"), 503, "not ready without a database");
-    assert_eq!(status_of(&stack, "/healthz"), 200, "alive without a database");
-    assert!(stack.auth.is_running(), "the outage did not kill the server");
+    assert_eq!(
+        status_of(&stack, "/readyz"),
+        503,
+        "not ready without a database"
+    );
+    assert_eq!(
+        status_of(&stack, "/healthz"),
+        200,
+        "alive without a database"
+    );
+    assert!(
+        stack.auth.is_running(),
+        "the outage did not kill the server"
+    );
 
     // When the database comes back
     cluster.start_again().expect("the cluster starts again");
