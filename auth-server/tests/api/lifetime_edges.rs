@@ -39,15 +39,14 @@ fn family(conn: &mut DbConnection, absolute_ttl: i64, idle_ttl: i64) {
     refresh_tokens::start_family(conn, &family, "t0", idle_ttl).unwrap();
 }
 
-/// Presents `presented` at `now`; `Ok(expires_at of the successor)` if it
-/// rotated, else the outcome.
-fn refresh(
+/// Presents `presented` at `now` with the idle lifetime `idle_ttl`.
+fn rotate(
     conn: &mut DbConnection,
     presented: &str,
     successor: &str,
     now: i64,
     idle_ttl: i64,
-) -> Result<i64, RotationOutcome<()>> {
+) -> RotationOutcome<()> {
     let rotation = Rotation {
         presented_hash: presented,
         successor_hash: successor,
@@ -56,12 +55,23 @@ fn refresh(
         idle_ttl,
         grace: ReuseGrace::OFF,
     };
-    match refresh_tokens::rotate(conn, rotation, |_| Ok(())).unwrap() {
+    refresh_tokens::rotate(conn, rotation, |_| Ok(())).unwrap()
+}
+
+/// Like [`rotate`]: the successor's expiry if it rotated, else `None`.
+fn refresh(
+    conn: &mut DbConnection,
+    presented: &str,
+    successor: &str,
+    now: i64,
+    idle_ttl: i64,
+) -> Option<i64> {
+    match rotate(conn, presented, successor, now, idle_ttl) {
         RotationOutcome::Rotated {
             successor_expires_at,
             ..
-        } => Ok(successor_expires_at),
-        other => Err(other),
+        } => Some(successor_expires_at),
+        _ => None,
     }
 }
 
@@ -69,13 +79,13 @@ fn the_idle_lifetime_ends_exactly_idle_seconds_after_issue(db: &TestDb) {
     let mut conn = db.connection();
     family(&mut conn, 14 * DAY, 10);
     // t0 was issued at T0 with 10 s idle: good through T0 + 9.
-    assert_eq!(refresh(&mut conn, "t0", "t1", T0 + 9, 10), Ok(T0 + 19));
+    assert_eq!(refresh(&mut conn, "t0", "t1", T0 + 9, 10), Some(T0 + 19));
     // t1, issued at T0 + 9: good through T0 + 18, dead at T0 + 19.
     assert_eq!(
-        refresh(&mut conn, "t1", "x", T0 + 19, 10),
-        Err(RotationOutcome::Expired)
+        rotate(&mut conn, "t1", "x", T0 + 19, 10),
+        RotationOutcome::Expired
     );
-    assert_eq!(refresh(&mut conn, "t1", "t2", T0 + 18, 10), Ok(T0 + 28));
+    assert_eq!(refresh(&mut conn, "t1", "t2", T0 + 18, 10), Some(T0 + 28));
 }
 
 fn the_absolute_lifetime_ends_exactly_at_the_familys_expiry(db: &TestDb) {
@@ -83,16 +93,16 @@ fn the_absolute_lifetime_ends_exactly_at_the_familys_expiry(db: &TestDb) {
     family(&mut conn, 100, 7 * DAY);
     // The first token's idle expiry is capped at the family's: T0 + 100.
     assert_eq!(
-        refresh(&mut conn, "t0", "x", T0 + 100, 7 * DAY),
-        Err(RotationOutcome::Expired)
+        rotate(&mut conn, "t0", "x", T0 + 100, 7 * DAY),
+        RotationOutcome::Expired
     );
     assert_eq!(
         refresh(&mut conn, "t0", "t1", T0 + 99, 7 * DAY),
-        Ok(T0 + 100)
+        Some(T0 + 100)
     );
     assert_eq!(
-        refresh(&mut conn, "t1", "t2", T0 + 100, 7 * DAY),
-        Err(RotationOutcome::Expired)
+        rotate(&mut conn, "t1", "t2", T0 + 100, 7 * DAY),
+        RotationOutcome::Expired
     );
 }
 
@@ -100,13 +110,13 @@ fn a_successor_near_the_end_inherits_the_familys_expiry(db: &TestDb) {
     let mut conn = db.connection();
     family(&mut conn, 100, 50);
     // Far from the end a successor gets the full idle window...
-    assert_eq!(refresh(&mut conn, "t0", "t1", T0 + 45, 50), Ok(T0 + 95));
+    assert_eq!(refresh(&mut conn, "t0", "t1", T0 + 45, 50), Some(T0 + 95));
     // ...near it, the window is cut to the family's expiry, T0 + 100,
-    assert_eq!(refresh(&mut conn, "t1", "t2", T0 + 94, 50), Ok(T0 + 100));
-    assert_eq!(refresh(&mut conn, "t2", "t3", T0 + 99, 50), Ok(T0 + 100));
+    assert_eq!(refresh(&mut conn, "t1", "t2", T0 + 94, 50), Some(T0 + 100));
+    assert_eq!(refresh(&mut conn, "t2", "t3", T0 + 99, 50), Some(T0 + 100));
     // and not a second past it.
     assert_eq!(
-        refresh(&mut conn, "t3", "x", T0 + 100, 50),
-        Err(RotationOutcome::Expired)
+        rotate(&mut conn, "t3", "x", T0 + 100, 50),
+        RotationOutcome::Expired
     );
 }
