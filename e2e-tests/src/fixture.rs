@@ -25,6 +25,7 @@ mod cli;
 mod command;
 mod database;
 mod invocation;
+mod pg_cluster;
 mod postgres;
 mod process;
 mod ready;
@@ -35,6 +36,7 @@ pub use binaries::{BuildOutput, ensure_built};
 pub use cli::CliOutput;
 pub use database::{Database, TEST_DATABASE_URL};
 pub use invocation::{Invocation, InvokedServer};
+pub use pg_cluster::{PG_BIN_DIR, PgCluster};
 pub use postgres::DATABASE_PREFIX;
 pub use resource::{ResourceServer, ResourceServerBuilder};
 

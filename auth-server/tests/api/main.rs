@@ -14,6 +14,7 @@ mod health;
 mod hostile_input;
 mod introspection;
 mod key_rotation;
+mod lifetime_edges;
 mod openapi;
 mod operations;
 mod registration;
