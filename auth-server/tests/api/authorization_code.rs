@@ -140,17 +140,28 @@ impl Flow {
 
     /// GET /oauth/authorize for `spa` with `challenge`; the login form.
     async fn login_form(&self, challenge: &str) -> LoginForm {
-        let response = self
-            .authorize(&[
-                ("response_type", "code"),
-                ("client_id", SPA),
-                ("redirect_uri", SPA_CB),
-                ("scope", "notes:read"),
-                ("state", "s-123"),
-                ("code_challenge", challenge),
-                ("code_challenge_method", "S256"),
-            ])
-            .await;
+        self.login_form_as(challenge, None).await
+    }
+
+    /// Like [`Flow::login_form`], from a browser holding `cookie`.
+    async fn login_form_as(&self, challenge: &str, cookie: Option<&str>) -> LoginForm {
+        let query = serde_urlencoded::to_string([
+            ("response_type", "code"),
+            ("client_id", SPA),
+            ("redirect_uri", SPA_CB),
+            ("scope", "notes:read"),
+            ("state", "s-123"),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ])
+        .unwrap();
+        let mut request = self
+            .browser
+            .get(format!("{}/oauth/authorize?{query}", self.app.address));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
         assert_eq!(response.status(), 200);
         read_form(response).await
     }
@@ -485,7 +496,7 @@ async fn the_login_form_needs_its_csrf_token(db: TestDb) {
     let flow = spawn(db).await;
     let (_, challenge) = pkce();
     let form = flow.login_form(&challenge).await;
-    let other = flow.login_form(&pkce().1).await;
+    let other = flow.login_form_as(&pkce().1, Some(&form.cookie)).await;
     // A browser keeps its token for all its pending logins.
     assert_eq!(form.csrf_token, other.csrf_token);
     let forged = "A".repeat(43);
