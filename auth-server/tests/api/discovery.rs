@@ -58,7 +58,10 @@ async fn metadata_describes_what_is_implemented() {
             "authorization_code"
         ])
     );
-    assert_eq!(meta["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(
+        meta["response_types_supported"],
+        serde_json::json!(["code"])
+    );
     assert_eq!(
         meta["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post", "none"])

@@ -83,10 +83,7 @@ mod tests {
         let stored = token.hash();
         assert!(verify(&token, Some(token.expose()), &stored));
         assert!(!verify(&token, None, &stored), "no field");
-        assert!(
-            !verify(&token, Some(other.expose()), &stored),
-            "mismatch"
-        );
+        assert!(!verify(&token, Some(other.expose()), &stored), "mismatch");
         assert!(
             !verify(&other, Some(other.expose()), &stored),
             "another browser's pair"
