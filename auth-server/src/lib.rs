@@ -2,6 +2,7 @@
 //! calls in here, so tests can start the real server in process.
 
 pub mod admin;
+pub mod authorize;
 pub mod cli;
 pub mod clients;
 pub mod clock;

@@ -1,6 +1,7 @@
 //! The grants: domain logic that turns an authenticated client and its
 //! request into tokens, or a typed refusal. No HTTP here.
 
+mod authorization_code;
 mod client_credentials;
 mod password;
 mod refresh;
@@ -12,8 +13,9 @@ use std::sync::Arc;
 use serde::{Serialize, Serializer};
 use shared_claims::Scope;
 
+pub use authorization_code::{AuthorizationCodeRequest, authorization_code};
 pub use client_credentials::client_credentials;
-pub use password::{PasswordRequest, password};
+pub use password::{PasswordRequest, check_credentials, password};
 pub use refresh::{RefreshRequest, refresh};
 
 use crate::domain::GrantType;

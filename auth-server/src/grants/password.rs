@@ -40,26 +40,9 @@ pub async fn password(
     }
     let requested = parse_requested_scope(req.scope.as_deref())?;
     let scope = narrow_scope(&client.scope, requested.as_ref())?;
-    if req.password.exceeds_max_len() {
-        // No account can have such a password; refuse before hashing it.
-        return Err(GrantError::InvalidGrant(BAD_CREDENTIALS));
-    }
-
-    let user = match Username::parse(&req.username) {
-        Ok(name) => {
-            storage::run(&ctx.pool, move |conn| {
-                users::find_by_username(conn, name.as_str())
-            })
-            .await?
-        }
-        Err(_) => None,
-    };
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_ok = ctx.hasher.verify(req.password, stored_hash).await?;
     let now = clock::now();
-    let user = match user {
-        Some(user) if password_ok && user.is_enabled(now) => user,
-        _ => return Err(GrantError::InvalidGrant(BAD_CREDENTIALS)),
+    let Some(user) = check_credentials(ctx, &req.username, req.password, now).await? else {
+        return Err(GrantError::InvalidGrant(BAD_CREDENTIALS));
     };
 
     let refresh_token = if client.may_use(GrantType::RefreshToken) {
@@ -74,6 +57,34 @@ pub async fn password(
         scope,
     };
     ctx.respond(grant, refresh_token, now)
+}
+
+/// The one login check, shared by the password grant and the login page:
+/// the enabled user whose password this is, or `None`. Unknown users,
+/// malformed usernames, wrong passwords and disabled users all cost the
+/// same argon2 work (a dummy hash stands in for a missing user).
+pub async fn check_credentials(
+    ctx: &GrantContext,
+    username: &str,
+    password: Password,
+    now: i64,
+) -> Result<Option<users::UserRow>, GrantError> {
+    if password.exceeds_max_len() {
+        // No account can have such a password; refuse before hashing it.
+        return Ok(None);
+    }
+    let user = match Username::parse(username) {
+        Ok(name) => {
+            storage::run(&ctx.pool, move |conn| {
+                users::find_by_username(conn, name.as_str())
+            })
+            .await?
+        }
+        Err(_) => None,
+    };
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password_ok = ctx.hasher.verify(password, stored_hash).await?;
+    Ok(user.filter(|user| password_ok && user.is_enabled(now)))
 }
 
 /// Stores a new family and its first refresh token.

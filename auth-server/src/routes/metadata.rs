@@ -21,10 +21,14 @@ pub struct AuthorizationServerMetadata {
     pub jwks_uri: String,
     /// Grant types the token endpoint accepts.
     pub grant_types_supported: Vec<&'static str>,
-    /// RFC 8414 makes this REQUIRED, but it lists `response_type` values of
-    /// the authorization endpoint, which does not exist yet: the list stays
-    /// empty until `/oauth/authorize` ships (then: `["code"]`).
+    /// The authorization endpoint URL (RFC 6749 §3.1).
+    pub authorization_endpoint: String,
+    /// `response_type` values of the authorization endpoint: `code` only.
     pub response_types_supported: Vec<&'static str>,
+    /// PKCE methods (RFC 7636 §6.2): `S256` only, required of every client.
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    /// Every authorization response carries `iss` (RFC 9207).
+    pub authorization_response_iss_parameter_supported: bool,
     /// Client authentication methods at the token endpoint.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     /// The RFC 7009 revocation endpoint URL.
@@ -52,8 +56,16 @@ impl AuthorizationServerMetadata {
             issuer: issuer.to_owned(),
             token_endpoint: format!("{base}/oauth/token"),
             jwks_uri: format!("{base}/.well-known/jwks.json"),
-            grant_types_supported: vec!["password", "refresh_token", "client_credentials"],
-            response_types_supported: Vec::new(),
+            grant_types_supported: vec![
+                "password",
+                "refresh_token",
+                "client_credentials",
+                "authorization_code",
+            ],
+            authorization_endpoint: format!("{base}/oauth/authorize"),
+            response_types_supported: vec!["code"],
+            code_challenge_methods_supported: vec![crate::authorize::pkce::S256],
+            authorization_response_iss_parameter_supported: true,
             token_endpoint_auth_methods_supported: vec![
                 "client_secret_basic",
                 "client_secret_post",

@@ -1,6 +1,7 @@
 //! HTTP routes. Handlers parse the request, call the domain, and map the
 //! result; they never build queries.
 
+mod authorize;
 mod form_endpoint;
 mod health;
 mod introspect;
@@ -37,6 +38,12 @@ pub fn configure(allow_registration: bool) -> impl FnOnce(&mut web::ServiceConfi
             "/.well-known/oauth-authorization-server",
             metadata::metadata,
         ))
+        .service(
+            web::resource("/oauth/authorize")
+                .app_data(web::PayloadConfig::new(TOKEN_BODY_LIMIT))
+                .route(web::get().to(authorize::authorize))
+                .route(web::post().to(authorize::login)),
+        )
         .service(get("/healthz", health::healthz))
         .service(get("/readyz", health::readyz))
         .service(get("/metrics", metrics::metrics));

@@ -4,10 +4,13 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::form_endpoint::{FormBody, authenticate_client, source_address};
+use crate::authorize::{AuthorizationCode, CodeVerifier};
 use crate::clients::Client;
 use crate::domain::{GrantType, Password};
 use crate::form::Form;
-use crate::grants::{self, GrantError, PasswordRequest, RefreshRequest, TokenResponse};
+use crate::grants::{
+    self, AuthorizationCodeRequest, GrantError, PasswordRequest, RefreshRequest, TokenResponse,
+};
 use crate::oauth_error::{ErrorCode, OAuthError, no_store};
 use crate::startup::AppState;
 use crate::tokens::RefreshToken;
@@ -36,10 +39,19 @@ pub async fn token(
             grants::refresh(ctx, &client, request).await?
         }
         "client_credentials" => grants::client_credentials(ctx, &client, form.get("scope")).await?,
+        "authorization_code" => {
+            let request = AuthorizationCodeRequest {
+                code: AuthorizationCode::from_presented(required(&mut form, "code")?),
+                redirect_uri: form.take("redirect_uri"),
+                code_verifier: CodeVerifier::parse(required(&mut form, "code_verifier")?)
+                    .map_err(|e| GrantError::InvalidRequest(e.to_string().into()))?,
+            };
+            grants::authorization_code(ctx, &client, request).await?
+        }
         _ => {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
-                "supported grant types: password, refresh_token, client_credentials",
+                "supported grant types: password, refresh_token, client_credentials, authorization_code",
             ));
         }
     };

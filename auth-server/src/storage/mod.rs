@@ -5,6 +5,8 @@
 //! Times are integer Unix seconds, passed in by the caller (`now`), so tests
 //! can move the clock without sleeping.
 
+pub mod authorization_codes;
+pub mod authorization_requests;
 pub mod clients;
 mod connect_timeout;
 mod error;

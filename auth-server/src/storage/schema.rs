@@ -63,6 +63,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    authorization_requests (id) {
+        id -> Text,
+        csrf_hash -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        redirect_uri_sent -> Bool,
+        scope -> Text,
+        state -> Nullable<Text>,
+        code_challenge -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        redirect_uri -> Text,
+        redirect_uri_sent -> Bool,
+        scope -> Text,
+        code_challenge -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        family_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> token_families (family_id));
 diesel::joinable!(token_families -> clients (client_id));
 diesel::joinable!(token_families -> users (user_id));
@@ -73,4 +104,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     token_families,
     refresh_tokens,
     signing_keys,
+    authorization_requests,
+    authorization_codes,
 );

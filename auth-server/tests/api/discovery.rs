@@ -51,9 +51,17 @@ async fn metadata_describes_what_is_implemented() {
     );
     assert_eq!(
         meta["grant_types_supported"],
-        serde_json::json!(["password", "refresh_token", "client_credentials"])
+        serde_json::json!([
+            "password",
+            "refresh_token",
+            "client_credentials",
+            "authorization_code"
+        ])
     );
-    assert_eq!(meta["response_types_supported"], serde_json::json!([]));
+    assert_eq!(
+        meta["response_types_supported"],
+        serde_json::json!(["code"])
+    );
     assert_eq!(
         meta["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post", "none"])

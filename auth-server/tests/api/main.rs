@@ -8,6 +8,7 @@ mod helpers;
 mod oauth_helpers;
 mod proxy;
 
+mod authorization_code;
 mod client_rules;
 mod discovery;
 mod health;
