@@ -124,6 +124,15 @@ impl<K: Hash + Eq + Clone> Table<K> {
             // one that raced past the check does not extend the lockout.
             return None;
         }
+        let quiet_since = entry.locked_until.or(entry.last_failure);
+        if quiet_since.is_some_and(|t| now >= t + limit.window) {
+            // Quiet for a whole window since the last lockout (or failure):
+            // forget the history, so the backoff starts over.
+            *entry = Entry {
+                vouched_until: entry.vouched_until,
+                ..Entry::new(now)
+            };
+        }
         if now.saturating_duration_since(entry.window_start) >= limit.window {
             entry.failures = 0;
             entry.window_start = now;
