@@ -33,7 +33,7 @@ mod resource;
 
 pub use auth::{AuthServer, AuthServerBuilder};
 pub use binaries::{BuildOutput, ensure_built};
-pub use cli::CliOutput;
+pub use cli::{CliOutput, run_command};
 pub use database::{Database, TEST_DATABASE_URL};
 pub use invocation::{Invocation, InvokedServer};
 pub use pg_cluster::{PG_BIN_DIR, PgCluster};

@@ -56,7 +56,7 @@ pub async fn authorization_code(
     let client_for_check = client.clone();
     let policy = ctx.policy.clone();
 
-    let outcome = storage::run(&ctx.pool, move |conn| {
+    let outcome = storage::write(&ctx.pool, move |conn| {
         authorization_codes::redeem(conn, &code_hash, now, |row| {
             check_bindings(row, &client_for_check, &req)?;
             Scope::parse(&row.scope).map_err(|_| Mismatch::CorruptScope)?;

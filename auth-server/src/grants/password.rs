@@ -109,9 +109,13 @@ async fn start_family(
     };
     let hash = token.hash();
     let idle = ctx.policy.refresh_idle_ttl;
-    storage::write(&ctx.pool, move |conn| {
+    let started = storage::write(&ctx.pool, move |conn| {
         refresh_tokens::start_family(conn, &family, hash.as_str(), idle)
     })
     .await?;
-    Ok(token)
+    match started {
+        refresh_tokens::FamilyStart::Started => Ok(token),
+        // Disabled while the password was being checked.
+        refresh_tokens::FamilyStart::UserDisabled => Err(GrantError::InvalidGrant(BAD_CREDENTIALS)),
+    }
 }

@@ -158,7 +158,13 @@ pub fn redeem<R>(
         };
         let mut row = row;
         if let Some(new) = new_family {
-            refresh_tokens::start_family(conn, &new.family, &new.token_hash, new.idle_ttl)?;
+            // start_family re-checks the user under a row lock, closing the
+            // race with a concurrent `users disable`.
+            let started =
+                refresh_tokens::start_family(conn, &new.family, &new.token_hash, new.idle_ttl)?;
+            if matches!(started, refresh_tokens::FamilyStart::UserDisabled) {
+                return Ok(Redemption::UserDisabled);
+            }
             diesel::update(authorization_codes::table.find(code_hash))
                 .set(authorization_codes::family_id.eq(&new.family.id))
                 .execute(conn)?;

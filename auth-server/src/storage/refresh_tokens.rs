@@ -56,14 +56,29 @@ pub struct RefreshTokenRow {
     pub revoked_at: Option<i64>,
 }
 
+/// What became of [`start_family`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FamilyStart {
+    /// The family and its first token are stored.
+    Started,
+    /// The family's user is disabled (or gone): nothing was stored.
+    UserDisabled,
+}
+
 /// Creates a family and its first refresh token, in one transaction.
 /// `family.absolute_expires_at` must already be set.
+///
+/// A user's family is only stored while the user is enabled, checked in
+/// the same transaction (see [`super::users::lock_if_enabled`]): a login
+/// that verified the password before an operator's `users disable` but
+/// stores its family after it would otherwise leave a live session behind
+/// the disable, which had already revoked all of them.
 pub fn start_family(
     conn: &mut DbConnection,
     family: &FamilyRow,
     token_hash: &str,
     idle_ttl: i64,
-) -> Result<(), StorageError> {
+) -> Result<FamilyStart, StorageError> {
     let first = RefreshTokenRow {
         token_hash: token_hash.to_owned(),
         family_id: family.id.clone(),
@@ -76,16 +91,22 @@ pub fn start_family(
         used_at: None,
         revoked_at: None,
     };
-    conn.transaction(|conn| {
+    let outcome = conn.transaction(|conn| {
+        if let Some(user_id) = &family.user_id {
+            // First statement: on SQLite it takes the write lock at once.
+            if !super::users::lock_if_enabled(conn, user_id)? {
+                return diesel::QueryResult::Ok(FamilyStart::UserDisabled);
+            }
+        }
         diesel::insert_into(token_families::table)
             .values(family)
             .execute(conn)?;
         diesel::insert_into(refresh_tokens::table)
             .values(&first)
             .execute(conn)?;
-        diesel::QueryResult::Ok(())
+        Ok(FamilyStart::Started)
     })?;
-    Ok(())
+    Ok(outcome)
 }
 
 /// A request to exchange one refresh token for its successor.

@@ -87,3 +87,37 @@ pub fn find_by_id(conn: &mut DbConnection, id: &str) -> Result<Option<UserRow>, 
         .first(conn)
         .optional()?)
 }
+
+/// Inside the caller's transaction: whether the user may start a new
+/// session (is not disabled), holding the user's row until the transaction
+/// ends so a concurrent `users disable` cannot slip in between this check
+/// and the caller's insert.
+///
+/// It is a no-op `UPDATE` (not a plain `SELECT`) on purpose, the same on
+/// both backends:
+/// - PostgreSQL (read committed): the update takes the row lock. If a
+///   disable has updated the row but not committed, this waits for it and
+///   then re-checks the condition on the committed row, so it sees the
+///   disable. If this locks first, the disable waits for the caller's
+///   commit, and its revocation (a later statement, hence a later snapshot)
+///   sees the caller's new family and revokes it.
+/// - SQLite: as the transaction's first statement, a write takes the
+///   database write lock at once (a read would pin a snapshot that a
+///   concurrent disable could make stale).
+///
+/// Any `disabled_at` counts, even one later than `now`: disabling always
+/// stamps the disabling process's clock, which may run a second ahead of
+/// ours.
+pub(super) fn lock_if_enabled(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<bool, diesel::result::Error> {
+    let locked = diesel::update(
+        users::table
+            .filter(users::id.eq(user_id))
+            .filter(users::disabled_at.is_null()),
+    )
+    .set(users::disabled_at.eq(users::disabled_at))
+    .execute(conn)?;
+    Ok(locked == 1)
+}

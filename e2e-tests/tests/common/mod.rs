@@ -4,6 +4,8 @@
 // Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod python;
+
 use std::time::{Duration, Instant};
 
 use e2e_tests::challenge::Challenge;

@@ -14,10 +14,14 @@ pub async fn openapi() -> HttpResponse {
 
 fn document() -> Value {
     let error = json!({ "$ref": "#/components/schemas/Error" });
+    // No `content` on 401: a request without a token gets a bare challenge
+    // and an empty body (RFC 6750 §3.1: no error code when the client sent
+    // no credentials), only an invalid token gets the JSON error. One
+    // schema cannot say "JSON, or nothing" (schemathesis caught the old
+    // document promising JSON for both).
     let bearer_errors = json!({
         "401": {
-            "description": "No token (no error code), or an invalid one (`invalid_token`); see `WWW-Authenticate`",
-            "content": { "application/json": { "schema": error } }
+            "description": "No token: a bare `WWW-Authenticate: Bearer realm=...` challenge and an empty body. An invalid token: `error=\"invalid_token\"` in the challenge, and a JSON `Error` body with the same `error` and `error_description`."
         },
         "503": { "description": "Signing keys not loaded yet; retry after `Retry-After`" }
     });

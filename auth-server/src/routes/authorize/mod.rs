@@ -80,7 +80,7 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         expires_at: now.saturating_add(PENDING_REQUEST_TTL),
     };
     let stored = pending.clone();
-    if let Err(err) = storage::run(&state.grants.pool, move |conn| {
+    if let Err(err) = storage::write(&state.grants.pool, move |conn| {
         authorization_requests::insert(conn, &stored)
     })
     .await
@@ -215,7 +215,7 @@ pub async fn login(req: HttpRequest, body: web::Bytes, state: web::Data<AppState
     let pending_id = pending.id.clone();
     // Consuming the pending request and storing the code commit together:
     // one form post yields at most one code.
-    let issued = storage::run(&state.grants.pool, move |conn| {
+    let issued = storage::write(&state.grants.pool, move |conn| {
         use diesel::Connection;
         conn.transaction::<_, StorageError, _>(|conn| {
             if !authorization_requests::take(conn, &pending_id, now)? {
@@ -250,7 +250,7 @@ pub async fn login(req: HttpRequest, body: web::Bytes, state: web::Data<AppState
 /// Consumes a pending request (the user cancelled).
 async fn take(state: &AppState, id: &str, now: i64) -> Result<bool, StorageError> {
     let id = id.to_owned();
-    storage::run(&state.grants.pool, move |conn| {
+    storage::write(&state.grants.pool, move |conn| {
         authorization_requests::take(conn, &id, now)
     })
     .await
