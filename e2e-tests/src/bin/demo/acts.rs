@@ -30,7 +30,8 @@ pub struct Cast {
     pub client_id: String,
 }
 
-/// Everything an act needs to talk and to wait.
+/// Everything an act needs to talk and to wait: one per telling, whoever
+/// started the servers.
 #[derive(Debug)]
 pub struct Stage<'a> {
     /// Colours for this terminal.
@@ -38,12 +39,22 @@ pub struct Stage<'a> {
     /// Ctrl-C between and during steps.
     pub interrupt: &'a Interrupt,
     /// Sends requests and shows them.
-    pub narrator: &'a Narrator,
+    pub narrator: Narrator,
     /// Numbered step titles.
-    pub steps: &'a mut Steps,
+    steps: Steps,
 }
 
-impl Stage<'_> {
+impl<'a> Stage<'a> {
+    /// A stage in `style`, numbering steps from 1.
+    pub fn new(style: &'a Style, interrupt: &'a Interrupt) -> Result<Self> {
+        Ok(Self {
+            style,
+            interrupt,
+            narrator: Narrator::new(*style)?,
+            steps: Steps::new(*style),
+        })
+    }
+
     /// A new numbered step.
     pub fn step(&mut self, title: &str) {
         self.steps.next(title);
@@ -53,6 +64,25 @@ impl Stage<'_> {
     pub fn explain(&self, text: &str) {
         explain(self.style, text);
     }
+
+    /// The one line that matters most in a step, in the warning colour.
+    pub fn alert(&self, text: &str) {
+        println!("  {}", self.style.warn(text));
+    }
+}
+
+/// Shows the keys the resource server trusts, from wherever it runs: the
+/// part of every telling that explains why the API never calls the auth
+/// server per request. `how` says how the resource server got them.
+pub fn show_keys(stage: &Stage<'_>, auth_url: &str, how: &str) -> Result<()> {
+    stage.explain(&format!(
+        "{how} and verifies every token locally with them; it never asks the \
+         auth server per request. These are the keys:"
+    ));
+    stage
+        .narrator
+        .get(auth_url, "/.well-known/jwks.json", None)?;
+    stage.interrupt.check()
 }
 
 /// Numbered step titles.
@@ -79,7 +109,7 @@ impl Steps {
 }
 
 /// An explanation in the background colour.
-pub fn explain(style: &Style, text: &str) {
+fn explain(style: &Style, text: &str) {
     println!("  {}", style.dim(text));
 }
 
@@ -87,11 +117,11 @@ pub fn explain(style: &Style, text: &str) {
 /// token's lifetime comes from (a flag the demo set, or the deployment's
 /// own setting), for the countdown's explanation.
 pub fn tell(stage: &mut Stage<'_>, cast: &Cast, ttl_note: &str) -> Result<()> {
-    let (narrator, interrupt) = (stage.narrator, stage.interrupt);
+    let interrupt = stage.interrupt;
 
     stage.step("Log in: the password grant");
     let login = token_request(
-        narrator,
+        &stage.narrator,
         cast,
         &[
             ("grant_type", "password"),
@@ -124,6 +154,17 @@ pub fn tell(stage: &mut Stage<'_>, cast: &Cast, ttl_note: &str) -> Result<()> {
     let claims = jwt::claims(&access)?;
     println!("  header\n{}", indent(&pretty(&header), 4));
     println!("  claims\n{}", indent(&pretty(&claims), 4));
+    let iat = claims["iat"].as_u64().context("the token has no iat")?;
+    let exp = claims["exp"].as_u64().context("the token has no exp")?;
+    println!(
+        "  {}",
+        stage.style.key(&format!(
+            "issued {} UTC, expires {} UTC: valid for {}s",
+            clock_time(iat),
+            clock_time(exp),
+            exp.saturating_sub(iat)
+        ))
+    );
     stage.explain(
         "Signed, not encrypted: anyone can read this, only the auth server's \
          private key can sign it. The resource server picks the algorithm from \
@@ -132,12 +173,13 @@ pub fn tell(stage: &mut Stage<'_>, cast: &Cast, ttl_note: &str) -> Result<()> {
     interrupt.check()?;
 
     stage.step("Call the API with it");
-    let me = narrator.get(&cast.api_url, "/api/me", Some(&access))?;
+    let me = stage
+        .narrator
+        .get(&cast.api_url, "/api/me", Some(&access))?;
     ensure!(me.status.is_success(), "the API refused a fresh token");
     interrupt.check()?;
 
     stage.step("Wait until the access token expires");
-    let exp = claims["exp"].as_u64().context("the token has no exp")?;
     let lifetime = login
         .json
         .as_ref()
@@ -147,9 +189,11 @@ pub fn tell(stage: &mut Stage<'_>, cast: &Cast, ttl_note: &str) -> Result<()> {
         "expires_in says {lifetime}s: {ttl_note}. The countdown runs to the \
          token's own exp claim, which the resource server checks (plus any clock leeway it allows)."
     ));
-    countdown(stage.style, interrupt, exp)?;
-    wait_for_refusal(narrator, interrupt, &cast.api_url, &access)?;
-    let expired = narrator.get(&cast.api_url, "/api/me", Some(&access))?;
+    countdown(stage.style, interrupt, iat, exp)?;
+    wait_for_refusal(&stage.narrator, interrupt, &cast.api_url, &access)?;
+    let expired = stage
+        .narrator
+        .get(&cast.api_url, "/api/me", Some(&access))?;
     ensure!(expired.status == 401, "the expired token was not refused");
     let refusal = expired
         .header("www-authenticate")
@@ -162,7 +206,7 @@ pub fn tell(stage: &mut Stage<'_>, cast: &Cast, ttl_note: &str) -> Result<()> {
     stage.explain("401 with error=\"invalid_token\": the client's cue to use its refresh token.");
 
     stage.step("Refresh: trade the refresh token for a new pair");
-    let renewed = refresh(narrator, cast, &first_refresh)?;
+    let renewed = refresh(&stage.narrator, cast, &first_refresh)?;
     ensure!(renewed.status.is_success(), "the refresh failed");
     let new_access = renewed.field("access_token")?;
     let newest_refresh = renewed.field("refresh_token")?;
@@ -173,22 +217,29 @@ pub fn tell(stage: &mut Stage<'_>, cast: &Cast, ttl_note: &str) -> Result<()> {
     interrupt.check()?;
 
     stage.step("Call the API with the new access token");
-    let me = narrator.get(&cast.api_url, "/api/me", Some(&new_access))?;
+    let me = stage
+        .narrator
+        .get(&cast.api_url, "/api/me", Some(&new_access))?;
     ensure!(me.status.is_success(), "the API refused the new token");
     interrupt.check()?;
 
     stage.step("Replay the old refresh token, as a thief would");
-    let replay = refresh(narrator, cast, &first_refresh)?;
-    ensure!(replay.status == 400, "the replay was not refused");
+    let replay = refresh(&stage.narrator, cast, &first_refresh)?;
+    ensure!(
+        replay.status == 400 && replay.field("error").ok().as_deref() == Some("invalid_grant"),
+        "the replay was not refused with invalid_grant"
+    );
+    stage.alert(
+        "⚠ Reuse detected: this refresh token was already used, so the server revoked its whole family.",
+    );
     stage.explain(
-        "Reuse detected: a used refresh token came back, so two parties hold this \
-         family; the server cannot tell which is legitimate and revokes the whole \
-         family (RFC 9700 §4.14).",
+        "Two parties hold the family and the server cannot tell which is legitimate, \
+         so neither keeps it (RFC 9700 §4.14.2).",
     );
     interrupt.check()?;
 
     stage.step("Try the newest refresh token");
-    let after = refresh(narrator, cast, &newest_refresh)?;
+    let after = refresh(&stage.narrator, cast, &newest_refresh)?;
     ensure!(after.status == 400, "the family was not revoked");
     stage.explain(
         "Dead too: the family is gone. The user logs in again; the thief got nothing \
@@ -213,37 +264,68 @@ fn refresh(narrator: &Narrator, cast: &Cast, refresh_token: &str) -> Result<Exch
     )
 }
 
-/// Shows the seconds left until the token is past `exp` (a JWT is expired
-/// once the clock is beyond `exp`, so the wait ends one second after it).
-fn countdown(style: &Style, interrupt: &Interrupt, exp: u64) -> Result<()> {
+/// Width of the countdown's bar, in characters.
+const BAR_WIDTH: usize = 30;
+
+/// Counts down to the moment the token is past `exp` (a JWT is expired once
+/// the clock is beyond `exp`, so the wait ends one second after it), with a
+/// bar that empties over the token's lifetime (`iat` to that moment).
+fn countdown(style: &Style, interrupt: &Interrupt, iat: u64, exp: u64) -> Result<()> {
     let deadline = UNIX_EPOCH + Duration::from_secs(exp + 1);
-    if !style.is_terminal() {
-        let left = deadline
+    let lifetime = Duration::from_secs((exp + 1).saturating_sub(iat));
+    let left = || {
+        deadline
             .duration_since(SystemTime::now())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    };
+    if !style.is_terminal() {
+        let left = left();
         println!("  waiting {}s for exp ({exp}) to pass", left.as_secs() + 1);
         return interrupt.sleep(left);
     }
     loop {
-        let left = deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
+        let left = left();
         if left.is_zero() {
             break;
         }
         let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-        print!("\r  ⏳ the access token expires in {seconds:>2}s ");
+        print!(
+            "\r  ⏳ {} expires in {seconds:>3}s ",
+            style.key(&progress_bar(left, lifetime, BAR_WIDTH))
+        );
         let _ = std::io::stdout().flush();
-        // Wake when the displayed number changes.
-        let to_next = Duration::from_nanos(u64::from(left.subsec_nanos()));
-        interrupt.sleep(if to_next.is_zero() {
-            Duration::from_secs(1)
-        } else {
-            to_next
-        })?;
+        // Often enough for the bar to move smoothly, rarely enough to be free.
+        interrupt.sleep(left.min(Duration::from_millis(200)))?;
     }
-    println!("\r  ⌛ the access token has expired       ");
+    println!(
+        "\r  ⌛ {} expired          ",
+        style.bad(&progress_bar(Duration::ZERO, lifetime, BAR_WIDTH))
+    );
     Ok(())
+}
+
+/// `width` cells, the first `left / total` of them full (rounded up, so the
+/// bar only empties when no time is left).
+fn progress_bar(left: Duration, total: Duration, width: usize) -> String {
+    let full = if total.is_zero() {
+        0
+    } else {
+        let cells = (left.as_millis() * width as u128).div_ceil(total.as_millis().max(1));
+        usize::try_from(cells).unwrap_or(width).min(width)
+    };
+    format!("{}{}", "█".repeat(full), "░".repeat(width - full))
+}
+
+/// `HH:MM:SS` of a Unix time, in UTC: enough to compare `iat` and `exp` with
+/// the clock on the wall.
+fn clock_time(unix_secs: u64) -> String {
+    let of_day = unix_secs % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
 }
 
 /// Clocks are whole seconds in a JWT, and a deployment's resource server
@@ -263,4 +345,41 @@ fn wait_for_refusal(
         interrupt.sleep(Duration::from_millis(100))?;
     }
     anyhow::bail!("the resource server still accepts the expired token")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_empties_with_the_time_left() {
+        let total = Duration::from_secs(10);
+        assert_eq!(progress_bar(total, total, 10), "█".repeat(10));
+        assert_eq!(
+            progress_bar(Duration::from_secs(5), total, 10),
+            format!("{}{}", "█".repeat(5), "░".repeat(5))
+        );
+        // Any time left shows at least one full cell; none shows none.
+        assert_eq!(
+            progress_bar(Duration::from_millis(1), total, 10),
+            format!("█{}", "░".repeat(9))
+        );
+        assert_eq!(progress_bar(Duration::ZERO, total, 10), "░".repeat(10));
+        // More time left than the lifetime (a skewed clock) stays within the bar.
+        assert_eq!(
+            progress_bar(Duration::from_secs(60), total, 10),
+            "█".repeat(10)
+        );
+        assert_eq!(
+            progress_bar(Duration::from_secs(1), Duration::ZERO, 4),
+            "░".repeat(4)
+        );
+    }
+
+    #[test]
+    fn clock_times_are_utc_hours_minutes_seconds() {
+        assert_eq!(clock_time(0), "00:00:00");
+        assert_eq!(clock_time(1_700_000_000), "22:13:20");
+        assert_eq!(clock_time(86_399), "23:59:59");
+    }
 }

@@ -8,9 +8,9 @@ use anyhow::Result;
 use e2e_tests::fixture::{AuthServer, BuildOutput, DEFAULT_AUDIENCE, ResourceServer, ensure_built};
 
 use crate::Options;
-use crate::acts::{self, Cast, SCOPE, Stage, Steps};
+use crate::acts::{self, Cast, SCOPE, Stage};
+use crate::by_hand;
 use crate::interrupt::Interrupt;
-use crate::show::Narrator;
 use crate::style::Style;
 
 /// Short enough to watch it expire, long enough to read the steps before.
@@ -23,19 +23,18 @@ const PASSWORD: &str = "demo-password-for-a-temporary-db";
 /// Runs the whole story. Both servers live inside this function, so they are
 /// stopped (and the database removed) whenever it returns, even on `Err`.
 pub fn run(style: &Style, interrupt: &Interrupt, options: &Options) -> Result<()> {
-    let narrator = Narrator::new(*style)?;
-    let mut steps = Steps::new(*style);
+    let mut stage = Stage::new(style, interrupt)?;
     let client = options.client_id.as_str();
     println!(
         "{}",
         style.title("OAuth 2.0 tokens, live: issue, use, expire, refresh, reuse")
     );
 
-    steps.next("Build the two servers");
+    stage.step("Build the two servers");
     ensure_built(BuildOutput::Inherited)?;
     interrupt.check()?;
 
-    steps.next("Start the auth server");
+    stage.step("Start the auth server");
     let mut auth = AuthServer::builder()
         .access_ttl(ACCESS_TTL)
         .refresh_ttl(REFRESH_TTL)
@@ -47,14 +46,13 @@ pub fn run(style: &Style, interrupt: &Interrupt, options: &Options) -> Result<()
         auth.url(),
         auth.database().url()
     );
-    acts::explain(
-        style,
+    stage.explain(
         "It proves who you are and issues tokens: access tokens live 5s here \
          (--access-ttl 5s; minutes in real life), refresh tokens 1h.",
     );
     interrupt.check()?;
 
-    steps.next("Create a user and a client with its command line");
+    stage.step("Create a user and a client with its command line");
     println!("  $ auth-server users add {USER} --password-stdin");
     auth.add_user(USER, PASSWORD)?;
     println!(
@@ -67,14 +65,13 @@ pub fn run(style: &Style, interrupt: &Interrupt, options: &Options) -> Result<()
         SCOPE,
         DEFAULT_AUDIENCE,
     )?;
-    acts::explain(
-        style,
+    stage.explain(
         "The password goes in on stdin, never on a command line. The client \
          may use the password grant (first-party apps only) and ask for notes scopes.",
     );
     interrupt.check()?;
 
-    steps.next("Start the resource server");
+    stage.step("Start the resource server");
     let mut api = ResourceServer::builder(&auth)
         .leeway(Some(Duration::ZERO))
         .start()?;
@@ -83,13 +80,11 @@ pub fn run(style: &Style, interrupt: &Interrupt, options: &Options) -> Result<()
         api.pid(),
         api.url()
     );
-    acts::explain(
-        style,
-        "It fetched the auth server's public keys once and verifies every token \
-         locally; it never asks the auth server per request. These are the keys:",
-    );
-    narrator.get(auth.url(), "/.well-known/jwks.json", None)?;
-    interrupt.check()?;
+    acts::show_keys(
+        &stage,
+        auth.url(),
+        "It fetched the auth server's public keys at start",
+    )?;
 
     let cast = Cast {
         auth_url: auth.url().to_owned(),
@@ -98,12 +93,6 @@ pub fn run(style: &Style, interrupt: &Interrupt, options: &Options) -> Result<()
         password: PASSWORD.to_owned(),
         client_id: client.to_owned(),
     };
-    let mut stage = Stage {
-        style,
-        interrupt,
-        narrator: &narrator,
-        steps: &mut steps,
-    };
     acts::tell(
         &mut stage,
         &cast,
@@ -111,10 +100,10 @@ pub fn run(style: &Style, interrupt: &Interrupt, options: &Options) -> Result<()
     )?;
 
     if options.keep_running {
-        keep_running(style, interrupt, &auth, &api, client);
+        keep_running(style, interrupt, &cast);
     }
 
-    steps.next("Clean up");
+    stage.step("Clean up");
     let api_status = api.stop();
     let auth_status = auth.stop();
     println!("  resource-server stopped ({})", status_text(api_status));
@@ -136,22 +125,14 @@ pub fn run(style: &Style, interrupt: &Interrupt, options: &Options) -> Result<()
     Ok(())
 }
 
-fn keep_running(
-    style: &Style,
-    interrupt: &Interrupt,
-    auth: &AuthServer,
-    api: &ResourceServer,
-    client: &str,
-) {
+fn keep_running(style: &Style, interrupt: &Interrupt, cast: &Cast) {
     println!(
-        "\n{}\n  auth-server      {}\n  resource-server  {}\n  log in again:\n    \
-         curl -s -d grant_type=password -d username={USER} -d 'password={PASSWORD}' \
-         -d client_id={client} {}\n  then:\n    curl -s -H \"Authorization: Bearer $TOKEN\" {}",
+        "\n{}\n  auth-server      {}\n  resource-server  {}\n\n{}\n{}",
         style.title("Both servers keep running; Ctrl-C stops them."),
-        auth.url(),
-        api.url(),
-        auth.token_url(),
-        api.endpoint("/api/me"),
+        cast.auth_url,
+        cast.api_url,
+        style.dim("Try the story by hand: paste these into a shell (sh, bash, zsh)."),
+        by_hand::commands(cast, by_hand::Password::Shown(PASSWORD)),
     );
     while !interrupt.is_raised() {
         std::thread::sleep(Duration::from_millis(100));

@@ -9,6 +9,7 @@
 //! service does this).
 
 mod acts;
+mod by_hand;
 mod interrupt;
 mod local;
 mod remote;

@@ -7,9 +7,9 @@ use std::io::BufRead;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use crate::acts::{self, Cast, Stage, Steps};
+use crate::acts::{self, Cast, Stage};
+use crate::by_hand;
 use crate::interrupt::Interrupt;
-use crate::show::Narrator;
 use crate::style::Style;
 
 /// Where the deployment is, and who logs in.
@@ -33,8 +33,7 @@ pub fn run(
     target: Target,
     stdin: &mut dyn BufRead,
 ) -> Result<()> {
-    let narrator = Narrator::new(*style)?;
-    let mut steps = Steps::new(*style);
+    let mut stage = Stage::new(style, interrupt)?;
     let auth_url = target.auth_url.trim_end_matches('/').to_owned();
     let api_url = target.api_url.trim_end_matches('/').to_owned();
     println!(
@@ -44,27 +43,27 @@ pub fn run(
         )
     );
 
-    steps.next("Meet the deployment");
+    stage.step("Meet the deployment");
     println!("  auth-server      {auth_url}\n  resource-server  {api_url}");
-    acts::explain(
-        style,
+    stage.explain(
         "Both were started elsewhere (docker compose, say); this demo only speaks \
          HTTP to them. The auth server describes itself (RFC 8414):",
     );
-    let metadata = narrator.get(&auth_url, "/.well-known/oauth-authorization-server", None)?;
+    let metadata =
+        stage
+            .narrator
+            .get(&auth_url, "/.well-known/oauth-authorization-server", None)?;
     if !metadata.status.is_success() {
         bail!(
             "{auth_url} does not look like the auth server (metadata: {})",
             metadata.status
         );
     }
-    acts::explain(
-        style,
-        "The resource server fetched these public keys and verifies every token \
-         locally; it never asks the auth server per request:",
-    );
-    narrator.get(&auth_url, "/.well-known/jwks.json", None)?;
-    interrupt.check()?;
+    acts::show_keys(
+        &stage,
+        &auth_url,
+        "The resource server fetched the public keys",
+    )?;
 
     // `named`: the reader chose the user, who may exist already.
     let (username, password, named) = match target.username {
@@ -74,26 +73,23 @@ pub fn run(
             (name, password, false)
         }
     };
-    steps.next("Register a user");
-    let registered = narrator.post_json(
+    stage.step("Register a user");
+    let registered = stage.narrator.post_json(
         &auth_url,
         "/users",
         &json!({"username": username, "password": password}),
     )?;
     match registered.status.as_u16() {
-        200..=299 if named => acts::explain(
-            style,
+        200..=299 if named => stage.explain(
             "Registration is open on this deployment (--allow-registration), and \
              the user is new. The password travels in the body, never in a URL.",
         ),
-        200..=299 => acts::explain(
-            style,
+        200..=299 => stage.explain(
             "Registration is open on this deployment (--allow-registration), so the \
              demo made its own user. The password travels in the body, never in a URL.",
         ),
-        409 if named => acts::explain(style, "Already registered: the demo logs in with it."),
-        404 | 405 if named => acts::explain(
-            style,
+        409 if named => stage.explain("Already registered: the demo logs in with it."),
+        404 | 405 if named => stage.explain(
             "Registration is closed here; the user must exist already \
              (auth-server users add NAME --password-stdin).",
         ),
@@ -112,12 +108,6 @@ pub fn run(
         password,
         client_id: target.client_id,
     };
-    let mut stage = Stage {
-        style,
-        interrupt,
-        narrator: &narrator,
-        steps: &mut steps,
-    };
     acts::tell(
         &mut stage,
         &cast,
@@ -126,11 +116,13 @@ pub fn run(
     )?;
 
     println!(
-        "\n{}",
+        "\n{}\n\n{}\n{}",
         style.good(&format!(
             "Done. The deployment keeps running; user {} stays registered.",
             cast.username
-        ))
+        )),
+        style.dim("Try the story by hand: paste these into a shell (sh, bash, zsh)."),
+        by_hand::commands(&cast, by_hand::Password::Prompted),
     );
     Ok(())
 }

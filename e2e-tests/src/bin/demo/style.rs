@@ -48,6 +48,11 @@ impl Style {
         self.paint(text, |t| t.bold().to_string())
     }
 
+    /// The one line of a step the reader must not miss.
+    pub fn warn(&self, text: &str) -> String {
+        self.paint(text, |t| t.bold().yellow().to_string())
+    }
+
     /// A header name or a JSON key worth noticing.
     pub fn key(&self, text: &str) -> String {
         self.paint(text, |t| t.yellow().to_string())
