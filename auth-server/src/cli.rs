@@ -9,6 +9,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::config::{ServeConfig, default_parallelism};
 use crate::domain::{GrantType, SigningAlg};
+use crate::playground::ResourceUrl;
 use crate::storage::{DatabaseUrl, PoolSettings};
 
 /// OAuth 2.0 authorization server: issues signed JWT access tokens (EdDSA,
@@ -139,6 +140,11 @@ pub struct ServeArgs {
     /// cutting them off. SIGINT stops at once.
     #[arg(long, env = "AUTH_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+    /// Serve the playground, a page for learners, at GET /playground, calling
+    /// the resource server at this URL (e.g. http://127.0.0.1:8081). That
+    /// server must allow this one's origin: its --cors-origin. Off when unset.
+    #[arg(long, env = "AUTH_PLAYGROUND_RESOURCE_URL", value_parser = ResourceUrl::parse)]
+    pub playground_resource_url: Option<ResourceUrl>,
 }
 
 impl ServeArgs {
@@ -159,6 +165,7 @@ impl ServeArgs {
             http_workers: self.http_workers,
             key_refresh_interval: self.key_refresh_interval,
             shutdown_timeout: self.shutdown_timeout,
+            playground_resource_url: self.playground_resource_url,
         }
     }
 }
@@ -363,6 +370,29 @@ mod tests {
                 "a"
             ])
             .is_err()
+        );
+    }
+
+    #[test]
+    fn the_playground_is_off_unless_given_a_resource_url() {
+        assert!(
+            parse(&["auth-server"])
+                .serve
+                .playground_resource_url
+                .is_none()
+        );
+        let on = parse(&[
+            "auth-server",
+            "--playground-resource-url",
+            "http://127.0.0.1:8081/",
+        ]);
+        assert_eq!(
+            on.serve.playground_resource_url.map(|url| url.to_string()),
+            Some("http://127.0.0.1:8081".to_owned())
+        );
+        assert!(
+            Cli::try_parse_from(["auth-server", "--playground-resource-url", "127.0.0.1:8081"])
+                .is_err()
         );
     }
 

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::domain::SigningAlg;
+use crate::playground::ResourceUrl;
 use crate::storage::{DatabaseUrl, PoolSettings};
 
 /// Everything `serve` needs.
@@ -40,6 +41,9 @@ pub struct ServeConfig {
     pub key_refresh_interval: Duration,
     /// After SIGTERM, how long requests in flight may take to finish.
     pub shutdown_timeout: Duration,
+    /// Serve `GET /playground`, calling the resource server here; `None`:
+    /// no playground.
+    pub playground_resource_url: Option<ResourceUrl>,
 }
 
 impl ServeConfig {
@@ -64,6 +68,7 @@ impl ServeConfig {
             http_workers: None,
             key_refresh_interval: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(10),
+            playground_resource_url: None,
         }
     }
 }

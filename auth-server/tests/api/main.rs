@@ -15,6 +15,7 @@ mod introspection;
 mod key_rotation;
 mod openapi;
 mod operations;
+mod playground;
 mod registration;
 mod reuse_grace;
 mod revocation;
