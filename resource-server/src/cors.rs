@@ -48,7 +48,9 @@ pub fn parse_origin(value: &str) -> Result<String, String> {
     let rest = origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
-        .ok_or_else(|| format!("{value:?} is not an origin: it must start with http:// or https://"))?;
+        .ok_or_else(|| {
+            format!("{value:?} is not an origin: it must start with http:// or https://")
+        })?;
     let host_chars = |c: char| c.is_ascii_alphanumeric() || "-.:[]".contains(c);
     if rest.is_empty() || !rest.chars().all(host_chars) {
         return Err(format!(
@@ -73,7 +75,10 @@ mod tests {
             parse_origin("HTTPS://Notes.Example/"),
             Ok("https://notes.example".into())
         );
-        assert_eq!(parse_origin("http://[::1]:8080"), Ok("http://[::1]:8080".into()));
+        assert_eq!(
+            parse_origin("http://[::1]:8080"),
+            Ok("http://[::1]:8080".into())
+        );
     }
 
     #[test]

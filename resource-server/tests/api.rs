@@ -352,10 +352,20 @@ async fn a_preflight_from_the_allowed_origin_allows_get_and_post_with_a_bearer_t
     for method in ["GET", "POST"] {
         let response = preflight(&app, PLAYGROUND, method).await;
 
-        assert!(response.status().is_success(), "{method}: {}", response.status());
-        assert_eq!(header(&response, "access-control-allow-origin"), Some(PLAYGROUND));
+        assert!(
+            response.status().is_success(),
+            "{method}: {}",
+            response.status()
+        );
+        assert_eq!(
+            header(&response, "access-control-allow-origin"),
+            Some(PLAYGROUND)
+        );
         let methods = header(&response, "access-control-allow-methods").unwrap_or_default();
-        assert!(methods.contains("GET") && methods.contains("POST"), "{methods}");
+        assert!(
+            methods.contains("GET") && methods.contains("POST"),
+            "{methods}"
+        );
         assert!(!methods.contains("DELETE"), "{methods}");
         let headers = header(&response, "access-control-allow-headers")
             .unwrap_or_default()
@@ -386,7 +396,10 @@ async fn the_allowed_origin_can_read_answers_and_the_challenge_of_a_401() {
     // A page must see why its token was refused: WWW-Authenticate is exposed.
     let refused = get_from(&app, PLAYGROUND, None).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(header(&refused, "access-control-allow-origin"), Some(PLAYGROUND));
+    assert_eq!(
+        header(&refused, "access-control-allow-origin"),
+        Some(PLAYGROUND)
+    );
     let exposed = header(&refused, "access-control-expose-headers")
         .unwrap_or_default()
         .to_ascii_lowercase();
@@ -409,8 +422,15 @@ async fn another_origin_gets_no_cors_header_at_all() {
     ] {
         // Without Access-Control-Allow-Origin a browser grants nothing; the
         // middleware may still name the exposed headers, which is inert.
-        for name in ["access-control-allow-origin", "access-control-allow-credentials"] {
-            assert_eq!(header(&response, name), None, "{name} sent to another origin");
+        for name in [
+            "access-control-allow-origin",
+            "access-control-allow-credentials",
+        ] {
+            assert_eq!(
+                header(&response, name),
+                None,
+                "{name} sent to another origin"
+            );
         }
     }
 }
@@ -433,7 +453,11 @@ async fn a_method_or_header_beyond_get_post_authorization_is_not_allowed() {
         .send()
         .await
         .expect("request sent");
-    assert!(!custom_header.status().is_success(), "{}", custom_header.status());
+    assert!(
+        !custom_header.status().is_success(),
+        "{}",
+        custom_header.status()
+    );
     assert_eq!(header(&custom_header, "access-control-allow-origin"), None);
 }
 
@@ -447,7 +471,11 @@ async fn without_cors_origins_no_cors_header_is_ever_sent() {
     assert_eq!(answer.status(), StatusCode::OK);
     for response in [answer, preflight(&app, PLAYGROUND, "GET").await] {
         for name in CORS_HEADERS {
-            assert_eq!(header(&response, name), None, "{name} without --cors-origin");
+            assert_eq!(
+                header(&response, name),
+                None,
+                "{name} without --cors-origin"
+            );
         }
     }
 }
