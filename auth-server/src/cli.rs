@@ -9,6 +9,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::config::{ServeConfig, default_parallelism};
 use crate::domain::{GrantType, SigningAlg};
+use crate::playground::ResourceUrl;
 use crate::storage::{DatabaseUrl, PoolSettings};
 use crate::throttle::{Limits, ThrottleConfig};
 
@@ -140,6 +141,11 @@ pub struct ServeArgs {
     /// cutting them off. SIGINT stops at once.
     #[arg(long, env = "AUTH_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+    /// Serve the playground, a page for learners, at GET /playground, calling
+    /// the resource server at this URL (e.g. http://127.0.0.1:8081). That
+    /// server must allow this one's origin: its --cors-origin. Off when unset.
+    #[arg(long, env = "AUTH_PLAYGROUND_RESOURCE_URL", value_parser = ResourceUrl::parse)]
+    pub playground_resource_url: Option<ResourceUrl>,
     /// Brute-force throttling.
     #[command(flatten)]
     pub throttle: ThrottleArgs,
@@ -234,6 +240,7 @@ impl ServeArgs {
             key_refresh_interval: self.key_refresh_interval,
             shutdown_timeout: self.shutdown_timeout,
             throttle: self.throttle.config(),
+            playground_resource_url: self.playground_resource_url,
         }
     }
 }
@@ -458,6 +465,29 @@ mod tests {
         assert_eq!(config.login.per_source, 3);
         assert_eq!(config.client.per_ip, 0);
         assert_eq!(config.lockout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_playground_is_off_unless_given_a_resource_url() {
+        assert!(
+            parse(&["auth-server"])
+                .serve
+                .playground_resource_url
+                .is_none()
+        );
+        let on = parse(&[
+            "auth-server",
+            "--playground-resource-url",
+            "http://127.0.0.1:8081/",
+        ]);
+        assert_eq!(
+            on.serve.playground_resource_url.map(|url| url.to_string()),
+            Some("http://127.0.0.1:8081".to_owned())
+        );
+        assert!(
+            Cli::try_parse_from(["auth-server", "--playground-resource-url", "127.0.0.1:8081"])
+                .is_err()
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::domain::SigningAlg;
+use crate::playground::ResourceUrl;
 use crate::storage::{DatabaseUrl, PoolSettings};
 use crate::throttle::ThrottleConfig;
 
@@ -43,6 +44,9 @@ pub struct ServeConfig {
     pub shutdown_timeout: Duration,
     /// Brute-force throttling limits.
     pub throttle: ThrottleConfig,
+    /// Serve `GET /playground`, calling the resource server here; `None`:
+    /// no playground.
+    pub playground_resource_url: Option<ResourceUrl>,
 }
 
 impl ServeConfig {
@@ -68,6 +72,7 @@ impl ServeConfig {
             key_refresh_interval: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(10),
             throttle: ThrottleConfig::default(),
+            playground_resource_url: None,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod oauth_error;
 pub mod own_tokens;
 pub mod passwords;
+pub mod playground;
 pub mod report;
 pub mod revocation;
 pub mod routes;

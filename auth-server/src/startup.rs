@@ -19,6 +19,7 @@ use crate::keys::{self, KeyError, KeyStore};
 use crate::metrics::Metrics;
 use crate::own_tokens::OwnTokenVerifier;
 use crate::passwords::{HashError, Hasher};
+use crate::playground::Playground;
 use crate::report::Chain;
 use crate::routes::{self, AuthorizationServerMetadata};
 use crate::shutdown;
@@ -152,6 +153,10 @@ impl Application {
             },
         });
         let allow_registration = config.allow_registration;
+        let playground = config.playground_resource_url.as_ref().map(|resource| {
+            log::info!("playground: {issuer}/playground, calling {resource}");
+            web::Data::new(Playground::new(resource))
+        });
         // What the bearer extractor of /sessions/logout-all verifies with.
         let own_tokens: web::Data<dyn TokenVerifier> = web::Data::from(Arc::new(
             OwnTokenVerifier::new(keys.clone(), issuer.clone()),
@@ -172,6 +177,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(own_tokens.clone())
                 .configure(routes::configure(allow_registration))
+                .configure(routes::playground(playground.clone()))
         })
         .shutdown_timeout(shutdown::timeout_secs(config.shutdown_timeout))
         .listen(listener)

@@ -42,3 +42,15 @@ pub use resource::{ResourceServer, ResourceServerBuilder};
 
 /// The audience the resource server accepts unless told otherwise.
 pub const DEFAULT_AUDIENCE: &str = "resource-server";
+
+/// A local address that was free a moment ago: for the one server whose
+/// address another must know before either starts. The playground is the
+/// case: the auth server serving it needs the resource server's URL (for
+/// the page's Content-Security-Policy), and the resource server needs the
+/// auth server (its issuer, its keys, and its origin for CORS). The port is
+/// released before the server binds it, so another process could take it in
+/// between; the system hands out ports in turn, which makes that unlikely.
+pub fn reserve_local_address() -> anyhow::Result<std::net::SocketAddr> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?)
+}

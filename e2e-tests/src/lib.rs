@@ -1,7 +1,8 @@
 //! End-to-end tests for the auth server and the resource server: a fixture
 //! that runs the real binaries as separate processes, and small readers for
-//! what they send back (JWT parts, `WWW-Authenticate` challenges). The
-//! `demo` binary narrates the same lifecycle for a learner.
+//! what they send back (JWT parts, `WWW-Authenticate` challenges), and a
+//! headless Chromium for the pages they serve (`browser`). The `demo`
+//! binary narrates the same lifecycle for a learner.
 //!
 //! `cargo test -p e2e-tests` first runs `cargo build -p auth-server -p
 //! resource-server` (once per test binary), so the servers under test are
@@ -14,6 +15,7 @@
 //! instances over one database are tested in `tests/instances.rs`, and
 //! `docker-compose.yml` as written in `tests/compose_config.rs`.
 
+pub mod browser;
 pub mod challenge;
 pub mod fixture;
 pub mod jwt;

@@ -65,6 +65,17 @@ pub struct Config {
     /// The realm named in `WWW-Authenticate` challenges.
     #[arg(long, env = "RESOURCE_REALM", default_value = "api")]
     pub realm: String,
+
+    /// A browser origin allowed to call the API (CORS), e.g. the auth
+    /// server serving the playground: http://127.0.0.1:8080. Repeat for
+    /// several (comma-separated in the variable). None: no CORS headers.
+    #[arg(
+        long = "cors-origin",
+        env = "RESOURCE_CORS_ORIGINS",
+        value_delimiter = ',',
+        value_parser = crate::cors::parse_origin
+    )]
+    pub cors_origins: Vec<String>,
 }
 
 impl Config {
@@ -162,6 +173,23 @@ mod tests {
         );
         assert_eq!(config.algorithms, vec![Algorithm::EdDSA, Algorithm::RS256]);
         assert_eq!(config.realm, "notes");
+    }
+
+    #[test]
+    fn cors_origins_repeat_and_default_to_none() {
+        assert!(parse(&[]).expect("parses").cors_origins.is_empty());
+        let config = parse(&[
+            "--cors-origin",
+            "http://127.0.0.1:8080/",
+            "--cors-origin",
+            "https://notes.example",
+        ])
+        .expect("parses");
+        assert_eq!(
+            config.cors_origins,
+            vec!["http://127.0.0.1:8080", "https://notes.example"]
+        );
+        assert!(parse(&["--cors-origin", "*"]).is_err());
     }
 
     #[test]

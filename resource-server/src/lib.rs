@@ -7,6 +7,7 @@
 //! the same `Application` in process on port 0.
 
 pub mod config;
+pub mod cors;
 pub mod error;
 pub use shared_claims::http_metrics;
 pub mod jwks;

@@ -11,6 +11,7 @@ use shared_claims::VerifierConfig;
 use shared_claims::actix::{BearerConfig, TokenVerifier};
 
 use crate::config::{Config, KeyLocation};
+use crate::cors;
 use crate::error::json_error;
 use crate::http_metrics::{HttpMetrics, RequestMetrics};
 use crate::jwks::{
@@ -81,11 +82,17 @@ impl Application {
         });
         let app_cache = Arc::clone(&cache);
         let http_metrics = Arc::new(HttpMetrics::default());
+        let cors_origins = config.cors_origins.clone();
+        if !cors_origins.is_empty() {
+            info!("CORS: allowing {}", cors_origins.join(", "));
+        }
         let server = HttpServer::new(move || {
             // `dyn TokenVerifier` is not `Send`, so each worker makes its own
             // `Data` handle to the one shared cache.
             let verifier: Arc<dyn TokenVerifier> = app_cache.clone();
             App::new()
+                // Inside the metrics, so preflights are counted like any request.
+                .wrap(cors::middleware(&cors_origins))
                 .wrap(RequestMetrics::new(Arc::clone(&http_metrics)))
                 .app_data(web::Data::from(Arc::clone(&http_metrics)))
                 .app_data(web::Data::from(verifier))

@@ -309,3 +309,192 @@ async fn health_metrics_and_api_document_are_served() {
     assert_eq!(document["openapi"], "3.1.0");
     assert!(document["paths"]["/api/notes"]["post"].is_object());
 }
+
+// --- CORS: only the configured origins, and only what the playground needs.
+
+const PLAYGROUND: &str = "http://127.0.0.1:8080";
+
+/// A ready resource server allowing `origins` by CORS.
+async fn app_allowing(key: &TestKey, origins: &[&str]) -> (FakeJwks, TestApp) {
+    let jwks = FakeJwks::start(key_set(&[key]));
+    let mut flags = Vec::new();
+    for origin in origins {
+        flags.extend(["--cors-origin", origin]);
+    }
+    let app = TestApp::spawn(&jwks.url, &flags);
+    app.wait_ready().await;
+    (jwks, app)
+}
+
+/// The preflight a browser sends before `GET /api/me` with a bearer token.
+async fn preflight(app: &TestApp, origin: &str, method: &str) -> reqwest::Response {
+    app.client
+        .request(reqwest::Method::OPTIONS, format!("{}/api/me", app.base))
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", method)
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .await
+        .expect("request sent")
+}
+
+/// `GET /api/me` as a page on `origin` sends it.
+async fn get_from(app: &TestApp, origin: &str, token: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .client
+        .get(format!("{}/api/me", app.base))
+        .header("Origin", origin);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.expect("request sent")
+}
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Every CORS response header a browser acts on.
+const CORS_HEADERS: [&str; 5] = [
+    "access-control-allow-origin",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-expose-headers",
+    "access-control-allow-credentials",
+];
+
+#[actix_web::test]
+async fn a_preflight_from_the_allowed_origin_allows_get_and_post_with_a_bearer_token() {
+    let key = TestKey::new("k1", 1);
+    let (_jwks, app) = app_allowing(&key, &[PLAYGROUND, "https://notes.example"]).await;
+
+    for method in ["GET", "POST"] {
+        let response = preflight(&app, PLAYGROUND, method).await;
+
+        assert!(
+            response.status().is_success(),
+            "{method}: {}",
+            response.status()
+        );
+        assert_eq!(
+            header(&response, "access-control-allow-origin"),
+            Some(PLAYGROUND)
+        );
+        let methods = header(&response, "access-control-allow-methods").unwrap_or_default();
+        assert!(
+            methods.contains("GET") && methods.contains("POST"),
+            "{methods}"
+        );
+        assert!(!methods.contains("DELETE"), "{methods}");
+        let headers = header(&response, "access-control-allow-headers")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        assert!(headers.contains("authorization"), "{headers}");
+        assert!(headers.contains("content-type"), "{headers}");
+        // Bearer tokens, never cookies: no credentials mode.
+        assert_eq!(header(&response, "access-control-allow-credentials"), None);
+    }
+    // The second origin on the list is allowed too, and named as itself.
+    let other = preflight(&app, "https://notes.example", "GET").await;
+    assert_eq!(
+        header(&other, "access-control-allow-origin"),
+        Some("https://notes.example")
+    );
+}
+
+#[actix_web::test]
+async fn the_allowed_origin_can_read_answers_and_the_challenge_of_a_401() {
+    let key = TestKey::new("k1", 1);
+    let (_jwks, app) = app_allowing(&key, &[PLAYGROUND]).await;
+    let token = key.sign(&claims("alice", "notes:read"));
+
+    let ok = get_from(&app, PLAYGROUND, Some(&token)).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(header(&ok, "access-control-allow-origin"), Some(PLAYGROUND));
+
+    // A page must see why its token was refused: WWW-Authenticate is exposed.
+    let refused = get_from(&app, PLAYGROUND, None).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        header(&refused, "access-control-allow-origin"),
+        Some(PLAYGROUND)
+    );
+    let exposed = header(&refused, "access-control-expose-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("www-authenticate"), "{exposed}");
+}
+
+#[actix_web::test]
+async fn another_origin_gets_no_cors_header_at_all() {
+    let key = TestKey::new("k1", 1);
+    let (_jwks, app) = app_allowing(&key, &[PLAYGROUND]).await;
+    let token = key.sign(&claims("alice", "notes:read"));
+
+    for response in [
+        preflight(&app, "http://evil.example", "GET").await,
+        // Same host, other port: another origin.
+        preflight(&app, "http://127.0.0.1:8081", "GET").await,
+        // The API still answers (CORS binds browsers, not servers), but the
+        // browser will keep the answer from the page.
+        get_from(&app, "http://evil.example", Some(&token)).await,
+    ] {
+        // Without Access-Control-Allow-Origin a browser grants nothing; the
+        // middleware may still name the exposed headers, which is inert.
+        for name in [
+            "access-control-allow-origin",
+            "access-control-allow-credentials",
+        ] {
+            assert_eq!(
+                header(&response, name),
+                None,
+                "{name} sent to another origin"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_method_or_header_beyond_get_post_authorization_is_not_allowed() {
+    let key = TestKey::new("k1", 1);
+    let (_jwks, app) = app_allowing(&key, &[PLAYGROUND]).await;
+
+    let delete = preflight(&app, PLAYGROUND, "DELETE").await;
+    assert!(!delete.status().is_success(), "{}", delete.status());
+    assert_eq!(header(&delete, "access-control-allow-origin"), None);
+
+    let custom_header = app
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}/api/me", app.base))
+        .header("Origin", PLAYGROUND)
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "x-debug")
+        .send()
+        .await
+        .expect("request sent");
+    assert!(
+        !custom_header.status().is_success(),
+        "{}",
+        custom_header.status()
+    );
+    assert_eq!(header(&custom_header, "access-control-allow-origin"), None);
+}
+
+#[actix_web::test]
+async fn without_cors_origins_no_cors_header_is_ever_sent() {
+    let key = TestKey::new("k1", 1);
+    let (_jwks, app) = ready_app(&key).await;
+    let token = key.sign(&claims("alice", "notes:read"));
+
+    let answer = get_from(&app, PLAYGROUND, Some(&token)).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    for response in [answer, preflight(&app, PLAYGROUND, "GET").await] {
+        for name in CORS_HEADERS {
+            assert_eq!(
+                header(&response, name),
+                None,
+                "{name} without --cors-origin"
+            );
+        }
+    }
+}

@@ -9,6 +9,7 @@ mod jwks;
 mod metadata;
 mod metrics;
 mod openapi;
+mod playground;
 mod revoke;
 mod sessions;
 mod token;
@@ -16,6 +17,8 @@ mod users;
 
 use actix_web::{FromRequest, Handler, Resource, Responder, web};
 use shared_claims::actix::BearerConfig;
+
+use crate::playground::Playground;
 
 pub use metadata::AuthorizationServerMetadata;
 pub use openapi::OPENAPI_JSON;
@@ -78,6 +81,19 @@ fn oauth_surface(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(sessions::logout_all)),
     )
     .service(get("/openapi.json", openapi::openapi));
+}
+
+/// The playground page and its assets, when it is on; otherwise nothing, so
+/// `/playground` answers 404.
+pub fn playground(page: Option<web::Data<Playground>>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        if let Some(page) = page {
+            cfg.app_data(page)
+                .service(get("/playground", playground::page))
+                .service(get("/playground/playground.js", playground::script))
+                .service(get("/playground/playground.css", playground::style));
+        }
+    }
 }
 
 /// A resource answering GET. A resource, not a bare `route`, so other

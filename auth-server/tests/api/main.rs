@@ -18,6 +18,7 @@ mod key_rotation;
 mod lifetime_edges;
 mod openapi;
 mod operations;
+mod playground;
 mod registration;
 mod reuse_grace;
 mod revocation;

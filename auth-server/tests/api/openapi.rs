@@ -2,6 +2,7 @@
 //! operation exists, undocumented methods on documented paths do not, and
 //! every route registered in the code is documented.
 
+use auth_server::playground::ResourceUrl;
 use serde_json::Value;
 
 use crate::helpers::{Options, TestApp, TestDb};
@@ -34,6 +35,11 @@ async fn every_documented_operation_exists_and_nothing_else_on_its_path() {
         TestDb::sqlite(),
         Options {
             allow_registration: true,
+            // The playground's paths exist only when it is on.
+            serve: |config| {
+                config.playground_resource_url =
+                    Some(ResourceUrl::parse("http://127.0.0.1:8081").unwrap());
+            },
             ..Options::default()
         },
     )

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use e2e_tests::fixture::{AuthServer, BuildOutput, DEFAULT_AUDIENCE, ResourceServer, ensure_built};
+use e2e_tests::fixture::{
+    AuthServer, BuildOutput, DEFAULT_AUDIENCE, ResourceServer, ensure_built, reserve_local_address,
+};
 
 use crate::Options;
 use crate::acts::{self, Cast, SCOPE, Stage};
@@ -19,6 +21,8 @@ const REFRESH_TTL: Duration = Duration::from_secs(60 * 60);
 const USER: &str = "demo";
 /// A throwaway account in a database that is deleted at the end.
 const PASSWORD: &str = "demo-password-for-a-temporary-db";
+/// The client the playground page suggests (registered with --keep-running).
+const PLAYGROUND_CLIENT: &str = "playground";
 
 /// Runs the whole story. Both servers live inside this function, so they are
 /// stopped (and the database removed) whenever it returns, even on `Err`.
@@ -35,10 +39,19 @@ pub fn run(style: &Style, interrupt: &Interrupt, options: &Options) -> Result<()
     interrupt.check()?;
 
     stage.step("Start the auth server");
+    // With --keep-running the auth server also serves the playground page,
+    // which must know the resource server's address before either starts.
+    let playground_api = options
+        .keep_running
+        .then(reserve_local_address)
+        .transpose()?;
     let mut auth = AuthServer::builder()
         .access_ttl(ACCESS_TTL)
-        .refresh_ttl(REFRESH_TTL)
-        .start()?;
+        .refresh_ttl(REFRESH_TTL);
+    if let Some(address) = playground_api {
+        auth = auth.playground_resource_url(format!("http://{address}"));
+    }
+    let mut auth = auth.start()?;
     let database_dir = auth.database().dir().map(ToOwned::to_owned);
     println!(
         "  auth-server (pid {}) listening on {}\n  database {}",
@@ -72,9 +85,12 @@ pub fn run(style: &Style, interrupt: &Interrupt, options: &Options) -> Result<()
     interrupt.check()?;
 
     stage.step("Start the resource server");
-    let mut api = ResourceServer::builder(&auth)
-        .leeway(Some(Duration::ZERO))
-        .start()?;
+    let mut api = ResourceServer::builder(&auth).leeway(Some(Duration::ZERO));
+    if let Some(address) = playground_api {
+        // The page is served by the auth server: another origin for the API.
+        api = api.bind(address).cors_origin(auth.url());
+    }
+    let mut api = api.start()?;
     println!(
         "  resource-server (pid {}) listening on {}",
         api.pid(),
@@ -100,7 +116,13 @@ pub fn run(style: &Style, interrupt: &Interrupt, options: &Options) -> Result<()
     )?;
 
     if options.keep_running {
-        keep_running(style, interrupt, &cast);
+        auth.add_client(
+            PLAYGROUND_CLIENT,
+            &["password", "refresh_token"],
+            SCOPE,
+            DEFAULT_AUDIENCE,
+        )?;
+        keep_running(style, interrupt, &cast, &auth.endpoint("/playground"));
     }
 
     stage.step("Clean up");
@@ -125,14 +147,18 @@ pub fn run(style: &Style, interrupt: &Interrupt, options: &Options) -> Result<()
     Ok(())
 }
 
-fn keep_running(style: &Style, interrupt: &Interrupt, cast: &Cast) {
+fn keep_running(style: &Style, interrupt: &Interrupt, cast: &Cast, playground: &str) {
     println!(
-        "\n{}\n  auth-server      {}\n  resource-server  {}\n\n{}\n{}",
+        "\n{}\n  auth-server      {}\n  resource-server  {}\n\n{}\n{}\n{}\n  {}",
         style.title("Both servers keep running; Ctrl-C stops them."),
         cast.auth_url,
         cast.api_url,
         style.dim("Try the story by hand: paste these into a shell (sh, bash, zsh)."),
         by_hand::commands(cast, by_hand::Password::Shown(PASSWORD)),
+        style.dim(&format!(
+            "Or open the playground in a browser (client {PLAYGROUND_CLIENT}, user {USER}, password {PASSWORD}):"
+        )),
+        playground,
     );
     while !interrupt.is_raised() {
         std::thread::sleep(Duration::from_millis(100));
