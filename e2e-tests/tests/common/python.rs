@@ -27,7 +27,9 @@ fn interpreter() -> String {
 pub fn python_with(modules: &[&str], test: &str) -> Option<Python> {
     let python = interpreter();
     let imports = format!("import {}", modules.join(", "));
-    let probe = Command::new(&python).args(["-c", imports.as_str()]).output();
+    let probe = Command::new(&python)
+        .args(["-c", imports.as_str()])
+        .output();
     let reason = match probe {
         Ok(output) if output.status.success() => return Some(Python { program: python }),
         Ok(output) => format!(

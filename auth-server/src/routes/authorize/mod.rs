@@ -164,7 +164,10 @@ pub async fn login(req: HttpRequest, body: web::Bytes, state: web::Data<AppState
     let guard = &state.throttle.login;
     if let Err(throttled) = guard.check(&username, ip) {
         return login_form(StatusCode::TOO_MANY_REQUESTS, &pending)
-            .insert_header((header::RETRY_AFTER, throttled.retry_after_secs().to_string()))
+            .insert_header((
+                header::RETRY_AFTER,
+                throttled.retry_after_secs().to_string(),
+            ))
             .body(page_html(&pending, &csrf, &username, Some(TOO_MANY_TRIES)));
     }
 
