@@ -63,8 +63,13 @@ impl Python {
         timeout: Duration,
     ) -> CliOutput {
         let path = script_path(script);
+        // Its own working directory: schemathesis keeps a cache
+        // (`.schemathesis/`) there, which must neither land in the
+        // checkout nor be shared between tests.
+        let workdir = tempfile::tempdir().expect("a temporary directory");
         let mut command = Command::new(&self.program);
         command
+            .current_dir(workdir.path())
             .arg(&path)
             .args(args)
             .envs(envs.iter().copied())
