@@ -122,6 +122,19 @@ pub fn rotate_key(
              the key (it then refetches on the unknown kid, within its cooldown)"
         );
     }
+    let safe_retirement = args.access_ttl + RESOURCE_SERVER_JWKS_REFRESH;
+    if args.retire_after < safe_retirement {
+        // A warning, not a refusal: retiring a compromised key at once is
+        // exactly this, and then stranding its tokens is the point.
+        writeln!(
+            out,
+            "warning: --retire-after {} is shorter than --access-ttl {} plus the resource \
+             servers' JWKS refresh interval (5m): tokens the old key signs until the switch \
+             will be refused before they expire",
+            humantime::format_duration(args.retire_after),
+            humantime::format_duration(args.access_ttl),
+        )?;
+    }
     let key = keys::rotate(conn, clock::now(), &plan)?;
     let retires = key.activates_at.saturating_add(plan.retire_after);
     writeln!(out, "new {} signing key: {}", key.alg, key.kid)?;

@@ -344,6 +344,12 @@ pub struct KeysRotateArgs {
     /// before verifiers forget the key.
     #[arg(long, env = "AUTH_KEY_RETIRE_AFTER", default_value = "1h", value_parser = humantime::parse_duration)]
     pub retire_after: Duration,
+    /// The servers' access-token lifetime (`serve --access-ttl`, read from
+    /// the same AUTH_ACCESS_TTL), to check --retire-after against: a
+    /// shorter --retire-after strands the old key's last tokens before they
+    /// expire, which is only what you want when retiring a compromised key.
+    #[arg(long, env = "AUTH_ACCESS_TTL", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub access_ttl: Duration,
 }
 
 #[cfg(test)]

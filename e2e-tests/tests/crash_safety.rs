@@ -13,6 +13,8 @@
 //! 1. T is known: the database has a row for sha256(T). A rotation is
 //!    committed before its response is sent, so a client can never hold a
 //!    token the database lost.
+//!    So is every token the client received before T, and each of those
+//!    is marked used (it was rotated).
 //! 2. No family has two live tokens (unused and unrevoked), anywhere.
 //! 3. Either T is live, its family holds exactly R + 1 tokens (the login's
 //!    and one per refresh the client saw), and refreshing T after the
@@ -128,6 +130,19 @@ fn every_client_holds_a_live_token_or_a_revoked_family_after_a_kill(database: Da
             state
         })
         .collect();
+    // And every token a client received before its last one is known to
+    // the database, and used: nothing handed out was lost or left live
+    for (n, chain) in chains.iter().enumerate() {
+        for (i, token) in chain.earlier_tokens.iter().enumerate() {
+            let state = ledger.token(token).unwrap_or_else(|| {
+                panic!("client {n}: token {i} it received is unknown to the database")
+            });
+            assert!(
+                state.used_at.is_some(),
+                "client {n}: token {i} was rotated, so it is marked used: {state:?}"
+            );
+        }
+    }
     drop(ledger);
 
     // And after a restart on the same database, every client's last token
@@ -203,6 +218,8 @@ fn every_client_holds_a_live_token_or_a_revoked_family_after_a_kill(database: Da
 struct Chain {
     /// The last refresh token it received.
     last_token: String,
+    /// Every refresh token it received before the last one, oldest first.
+    earlier_tokens: Vec<String>,
     /// Refresh responses (200) it received; an `i64` like the database's
     /// counts it is compared with.
     refreshes: i64,
@@ -230,6 +247,7 @@ fn refresh_chain(token_url: &str, progress: &AtomicUsize) -> Chain {
         .expect("login is JSON");
     let mut chain = Chain {
         last_token: refresh_token_of(&login),
+        earlier_tokens: Vec::new(),
         refreshes: 0,
         cut_off: false,
         refused: None,
@@ -252,7 +270,10 @@ fn refresh_chain(token_url: &str, progress: &AtomicUsize) -> Chain {
         match answer {
             Ok((status, body)) if status.is_success() => {
                 let body: Value = serde_json::from_str(&body).expect("a token response");
-                chain.last_token = refresh_token_of(&body);
+                let next = refresh_token_of(&body);
+                chain
+                    .earlier_tokens
+                    .push(std::mem::replace(&mut chain.last_token, next));
                 chain.refreshes += 1;
                 progress.fetch_add(1, Ordering::SeqCst);
             }

@@ -98,6 +98,34 @@ fn every_forged_or_misused_token_is_refused_as_invalid_token(database: Database)
             ),
         },
         Forgery {
+            what: "a jku and an x5u pointing at the attacker, with the genuine kid",
+            because: &["signature"],
+            token: eddsa(
+                &json!({
+                    "alg": "EdDSA", "typ": "at+jwt", "kid": kid,
+                    "jku": "http://127.0.0.1:9/jwks.json",
+                    "x5u": "http://127.0.0.1:9/cert.pem",
+                }),
+                &claims,
+            ),
+        },
+        Forgery {
+            what: "a kid injecting a path",
+            because: &["unknown key"],
+            token: eddsa(
+                &json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "../../../../etc/passwd"}),
+                &claims,
+            ),
+        },
+        Forgery {
+            what: "a kid injecting SQL",
+            because: &["unknown key"],
+            token: eddsa(
+                &json!({"alg": "EdDSA", "typ": "at+jwt", "kid": format!("{kid}' OR '1'='1")}),
+                &claims,
+            ),
+        },
+        Forgery {
             what: "issued for another audience (other-api)",
             because: &["audience", "not meant for"],
             token: other_audience,

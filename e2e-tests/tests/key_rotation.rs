@@ -180,6 +180,14 @@ fn tokens_of_both_keys_verify_through_a_rotation_until_the_old_key_retires(datab
         .unwrap_or_else(|| panic!("keys rotate names the new key:\n{}", rotated.stdout))
         .to_owned();
     assert_ne!(new_kid, old_kid);
+    // And it is warned that this strands the old key's last tokens
+    assert!(
+        rotated
+            .stdout
+            .contains("warning: --retire-after 3s is shorter"),
+        "keys rotate warns about the early retirement:\n{}",
+        rotated.stdout
+    );
 
     // Then the new key is published before it signs anything
     poll_until(PATIENCE, "the new key in the JWKS", || {

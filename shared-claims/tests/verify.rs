@@ -22,6 +22,28 @@ fn flip_signature_byte(token: &str) -> String {
     format!("{signing_input}.{}", b64(bytes))
 }
 
+/// The token with the last character of segment `index` replaced by one
+/// that decodes to the same bytes but sets the unused trailing bits: a
+/// non-canonical base64url encoding of the same value.
+fn non_canonical(token: &str, index: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let segment = &mut parts[index];
+    // 4 characters carry 3 bytes; a length of 4n+2 leaves 4 unused bits in
+    // the last character, 4n+3 leaves 2.
+    let unused_bits = match segment.len() % 4 {
+        2 => 4,
+        3 => 2,
+        _ => panic!("segment {index} has no trailing bits to spoil"),
+    };
+    let last = segment.pop().unwrap();
+    let value = ALPHABET.iter().position(|&c| c == last as u8).unwrap();
+    let spoiled = value | ((1 << unused_bits) - 1);
+    assert_ne!(value, spoiled, "the canonical character had them clear");
+    segment.push(ALPHABET[spoiled] as char);
+    parts.join(".")
+}
+
 /// Replaces the payload segment but keeps the original signature.
 fn swap_payload(token: &str, claims: &serde_json::Value) -> String {
     let mut parts: Vec<&str> = token.split('.').collect();
@@ -65,6 +87,11 @@ fn table() -> Vec<(&'static str, String, VerifyError)> {
             Malformed,
         ),
         ("signature not base64url", format!("{valid}*"), Malformed),
+        (
+            "signature in non-canonical base64url (trailing bits set)",
+            non_canonical(&valid, 2),
+            Malformed,
+        ),
         (
             "header not JSON",
             sign_bytes(b"{not json", &claims_bytes, &ed_key()),
@@ -126,6 +153,34 @@ fn table() -> Vec<(&'static str, String, VerifyError)> {
             sign(&header_with(json!({"kid": "nope"})), &c),
             UnknownKey {
                 kid: Some("nope".to_owned()),
+            },
+        ),
+        (
+            "kid injecting a path",
+            sign(&header_with(json!({"kid": "../../../../etc/passwd"})), &c),
+            UnknownKey {
+                kid: Some("../../../../etc/passwd".to_owned()),
+            },
+        ),
+        (
+            "kid injecting SQL",
+            sign(&header_with(json!({"kid": "ed-1' OR '1'='1"})), &c),
+            UnknownKey {
+                kid: Some("ed-1' OR '1'='1".to_owned()),
+            },
+        ),
+        (
+            "kid of a trusted key plus a NUL byte",
+            sign(&header_with(json!({"kid": format!("{ED_KID}\u{0}")})), &c),
+            UnknownKey {
+                kid: Some(format!("{ED_KID}\u{0}")),
+            },
+        ),
+        (
+            "kid of a trusted key in another case",
+            sign(&header_with(json!({"kid": ED_KID.to_uppercase()})), &c),
+            UnknownKey {
+                kid: Some(ED_KID.to_uppercase()),
             },
         ),
         (
@@ -203,6 +258,24 @@ fn table() -> Vec<(&'static str, String, VerifyError)> {
             ),
             BadSignature,
         ),
+        (
+            "forged, with an x5u pointing at the attacker's certificate",
+            sign_with(
+                &header_with(json!({"x5u": "https://evil.test/cert.pem"})),
+                &c,
+                &attacker,
+            ),
+            BadSignature,
+        ),
+        (
+            "forged, with an x5c chain embedded",
+            sign_with(
+                &header_with(json!({"x5c": ["MIIBszCCAVmgAwIBAgIU"]})),
+                &c,
+                &attacker,
+            ),
+            BadSignature,
+        ),
         // Order: a forgery learns nothing about its header or claims.
         (
             "forged, with a wrong typ and expired",
@@ -253,6 +326,31 @@ fn table() -> Vec<(&'static str, String, VerifyError)> {
         (
             "exp as a float",
             sign(&h, &claims_with(json!({"exp": 1.7e9}))),
+            Malformed,
+        ),
+        (
+            "nbf as a string",
+            sign(&h, &claims_with(json!({"nbf": NOW.to_string()}))),
+            Malformed,
+        ),
+        (
+            "iat as a string",
+            sign(&h, &claims_with(json!({"iat": NOW.to_string()}))),
+            Malformed,
+        ),
+        (
+            "iss as a number",
+            sign(&h, &claims_with(json!({"iss": 1}))),
+            Malformed,
+        ),
+        (
+            "iss as an array",
+            sign(&h, &claims_with(json!({"iss": [ISSUER]}))),
+            Malformed,
+        ),
+        (
+            "aud as an object",
+            sign(&h, &claims_with(json!({"aud": {"aud": "resource-server"}}))),
             Malformed,
         ),
         (

@@ -114,8 +114,12 @@ pub async fn authorization_code(
                 client.id,
                 family_id.as_deref().unwrap_or("(none issued)")
             );
+            // RFC 6749 §4.1.2: revoke the tokens issued from the code "when
+            // possible". The refresh family is; the access token is a
+            // self-contained JWT that resource servers verify offline, so
+            // it lives until its `exp` (minutes), and the message says so.
             return Err(GrantError::InvalidGrant(
-                "authorization code was already used; the tokens issued from it are revoked",
+                "authorization code was already used; the refresh token issued from it is revoked",
             ));
         }
     };

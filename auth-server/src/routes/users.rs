@@ -123,15 +123,18 @@ pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(BODY_LIMIT)
         .error_handler(|err, _req| {
-            let refusal = match err {
+            let refusal = match &err {
                 error::JsonPayloadError::Overflow { .. }
                 | error::JsonPayloadError::OverflowKnownLength { .. } => {
                     RegistrationError::TooLarge
                 }
                 _ => RegistrationError::InvalidBody,
             };
-            // Not logged: serde messages can quote the offending value.
-            error::InternalError::from_response(err, refusal.error_response()).into()
+            // The serde error is dropped, not attached as the cause: actix's
+            // Logger prints a response's cause at debug level, and serde
+            // messages can quote the offending value (a password).
+            error::InternalError::from_response(refusal.to_string(), refusal.error_response())
+                .into()
         })
 }
 

@@ -71,20 +71,41 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// `postgres://user:secret@host/db` becomes `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db` becomes `postgres://user:***@host/db`,
+/// and a password given as a query parameter (libpq accepts
+/// `?password=...` and `?sslpassword=...` in a URI) is masked the same way.
 fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
         },
-        None => url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((key, _)) if is_password_parameter(key) => format!("{key}=***"),
+                    _ => param.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// The libpq connection parameters that carry a secret.
+fn is_password_parameter(key: &str) -> bool {
+    key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword")
 }
 
 #[cfg(test)]
@@ -128,6 +149,15 @@ mod tests {
         let url = parse("postgres://app:s3cret@db:5432/auth").expect("valid");
         assert_eq!(url.to_string(), "postgres://app:***@db:5432/auth");
         assert!(!format!("{url:?}").contains("s3cret"));
+        let in_query =
+            parse("postgres://app@db/auth?sslmode=disable&password=s3cret&sslpassword=k3y")
+                .expect("valid");
+        assert_eq!(
+            in_query.to_string(),
+            "postgres://app@db/auth?sslmode=disable&password=***&sslpassword=***"
+        );
+        let both = parse("postgres://app:s3cret@db?password=s3cret").expect("valid");
+        assert_eq!(both.to_string(), "postgres://app:***@db?password=***");
         let no_password = parse("postgres://postgres@127.0.0.1/test").expect("valid");
         assert_eq!(
             no_password.to_string(),

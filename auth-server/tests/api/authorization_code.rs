@@ -53,6 +53,7 @@ http_on_both_backends!(
     a_mismatched_redirect_uri_is_refused,
     a_confidential_client_must_authenticate_and_name_its_redirect_uri,
     a_wrong_password_shows_the_form_again_with_a_generic_error,
+    repeated_wrong_passwords_on_the_login_page_are_throttled,
     the_login_form_needs_its_csrf_token,
     requests_that_cannot_be_trusted_get_a_page,
     bad_requests_go_back_to_the_client_with_the_rfc_error,
@@ -88,7 +89,11 @@ fn register(conn: &mut DbConnection, id: &str, grants: &str, uris: &[&str], secr
 /// refresh_token; one redirect URI) and `webapp` (confidential, secret
 /// `web-secret`; authorization_code only; two redirect URIs).
 async fn spawn(db: TestDb) -> Flow {
-    let app = TestApp::spawn_with(db, Options::default()).await;
+    spawn_configured(db, Options::default()).await
+}
+
+async fn spawn_configured(db: TestDb, options: Options) -> Flow {
+    let app = TestApp::spawn_with(db, options).await;
     {
         let mut conn = app.db.connection();
         register(
@@ -490,6 +495,62 @@ async fn a_wrong_password_shows_the_form_again_with_a_generic_error(db: TestDb) 
     // And it is used up now: one form, one code.
     let again = flow.submit(&form, "alice", PASSWORD).await;
     assert_eq!(again.status(), 400);
+}
+
+/// Three failures per account and address, on the login page as on the
+/// password grant (they share one guard).
+fn three_login_failures_per_source(config: &mut auth_server::config::ServeConfig) {
+    config.throttle.login = auth_server::throttle::Limits {
+        per_source: 3,
+        ..auth_server::throttle::Limits::OFF
+    };
+}
+
+async fn repeated_wrong_passwords_on_the_login_page_are_throttled(db: TestDb) {
+    // Given a server that locks an account for an address after 3 failures
+    let flow = spawn_configured(
+        db,
+        Options {
+            serve: three_login_failures_per_source,
+            ..Options::default()
+        },
+    )
+    .await;
+    let (_, challenge) = pkce();
+    let form = flow.login_form(&challenge).await;
+
+    // When alice's password is guessed wrong three times on the login page
+    for _ in 0..3 {
+        let wrong = flow.submit(&form, "alice", "not her password").await;
+        assert_eq!(wrong.status(), 400);
+    }
+
+    // Then the next attempt, even with the right password, gets the form
+    // back with 429 and Retry-After, before any password is checked
+    let locked = flow.submit(&form, "alice", PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    let retry_after: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!(retry_after >= 1);
+    let html = locked.text().await.unwrap();
+    assert!(
+        html.contains("name=\"csrf_token\""),
+        "the form again: {html}"
+    );
+    assert!(html.contains("Too many failed sign-ins."), "{html}");
+    assert!(!html.contains("code="), "no code is issued: {html}");
+
+    // And the password grant shares the count: the lockout holds there too
+    let grant = flow.app.login("alice", PASSWORD).await;
+    assert_eq!(grant.status(), 429);
+    // While another user is not affected
+    let (_, challenge) = pkce();
+    let other = flow.login_form(&challenge).await;
+    let bob = flow.submit(&other, "bob", "whatever").await;
+    assert_eq!(bob.status(), 400);
 }
 
 async fn the_login_form_needs_its_csrf_token(db: TestDb) {

@@ -212,10 +212,15 @@ async fn the_keys_commands_rotate_and_list() {
         alg: SigningAlg::RS256,
         activation_delay: Duration::from_secs(600),
         retire_after: Duration::from_secs(3600),
+        access_ttl: Duration::from_secs(900),
     };
     commands::keys(&database, KeysCommand::Rotate(rotate), &mut out).unwrap();
     let said = String::from_utf8(out).unwrap();
     assert!(said.starts_with("new RS256 signing key: "), "{said}");
+    assert!(
+        !said.contains("warning"),
+        "a safe retirement warns of nothing: {said}"
+    );
 
     let mut out = Vec::new();
     commands::keys(&database, KeysCommand::List, &mut out).unwrap();
