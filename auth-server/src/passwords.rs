@@ -291,6 +291,7 @@ impl Hasher {
 /// One hash thread: allocates its memory area, then runs jobs until every
 /// [`Hasher`] clone is gone.
 fn hash_thread(queue: &Mutex<Receiver<Job>>, gauges: &Gauges) {
+    yield_to_request_threads();
     let Ok(mut memory) = memory_area() else {
         log::error!("password hash thread could not allocate its memory; it stops");
         return;
@@ -314,6 +315,31 @@ fn hash_thread(queue: &Mutex<Receiver<Job>>, gauges: &Gauges) {
         gauges.running.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+/// Puts the calling hash thread in Linux's `SCHED_IDLE` class: it runs
+/// whenever a core has nothing else to do, and any HTTP worker or database
+/// thread that wakes up takes the core from it at once. Without this, a
+/// login storm keeps both cores of a small machine hashing and the
+/// scheduler makes a refresh or a health check wait out a hash's time
+/// slice (several ms; BENCHMARKS.md, item 4b). Hashing still gets every
+/// cycle the requests leave, so logins lose almost nothing. Lowering one's
+/// own priority needs no privilege; if the OS refuses anyway, hashing goes
+/// on at normal priority. (Other systems keep normal priority.)
+#[cfg(target_os = "linux")]
+fn yield_to_request_threads() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    if let Err(err) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle)
+    {
+        log::warn!("password hash thread keeps normal priority (SCHED_IDLE refused: {err:?})");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn yield_to_request_threads() {}
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ pub mod authorization_requests;
 pub mod clients;
 mod connect_timeout;
 mod error;
+mod group_commit;
 mod pool;
 pub mod refresh_tokens;
 pub mod schema;

@@ -2,28 +2,28 @@
 //! manager that picks the backend from the URL, the per-connection SQLite
 //! settings, and the queue SQLite writers take turns in.
 //!
-//! Why SQLite writers queue in-process: SQLite admits one writer per
-//! database file. When several pooled connections tried to write at once,
-//! the losers waited in SQLite's busy handler, which polls with sleeps of up
-//! to 100 ms instead of queueing: refresh throughput fell from ~1,400/s with
-//! one connection to ~100/s with ten, with multi-second tails
-//! (BENCHMARKS.md). [`write`] makes this process's writers wait their turn
-//! on a FIFO semaphore (holding neither a thread nor a connection), then
-//! run inside `BEGIN IMMEDIATE`, which takes the write lock up front. Other
-//! processes on the same file are still serialised by SQLite's own lock,
-//! which `BEGIN IMMEDIATE` waits for through `busy_timeout`; readers stay
-//! concurrent (WAL). PostgreSQL writers lock rows, not the database, and
-//! run in parallel as before.
+//! Why SQLite writes go through one writer thread: SQLite admits one writer
+//! per database file. When several pooled connections tried to write at
+//! once, the losers waited in SQLite's busy handler, which polls with sleeps
+//! of up to 100 ms instead of queueing: refresh throughput fell from ~1,400/s
+//! with one connection to ~100/s with ten, with multi-second tails
+//! (BENCHMARKS.md). [`write`] hands SQLite writes to the writer thread of
+//! `group_commit`, which runs them in order and commits each batch of them
+//! with one fsync. Other processes on the same file are still serialised by
+//! SQLite's own lock, which `BEGIN IMMEDIATE` waits for through
+//! `busy_timeout`; readers stay concurrent (WAL). PostgreSQL writers lock
+//! rows, not the database, and run in parallel on pooled connections.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::SimpleConnection;
 use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::connect_timeout::with_connect_timeout;
+use super::group_commit::GroupCommit;
 use super::{DatabaseUrl, StorageError};
 
 /// One connection type over both backends, so every query function in this
@@ -47,14 +47,12 @@ impl std::fmt::Debug for DbConnection {
 }
 
 /// The connection pool shared by the HTTP workers and the CLI, with the
-/// SQLite writer queue. Cheap to clone (shared state).
+/// SQLite writer thread. Cheap to clone (shared state).
 #[derive(Debug, Clone)]
 pub struct DbPool {
     connections: Pool<ConnectionManager>,
-    /// SQLite only: the in-process writer queue, one permit.
-    sqlite_writer: Option<Arc<tokio::sync::Semaphore>>,
-    /// How long [`write`] waits for its turn, like a pool checkout.
-    checkout_timeout: Duration,
+    /// SQLite only: the writer thread that commits writes in batches.
+    sqlite_writer: Option<Arc<GroupCommit>>,
 }
 
 impl DbPool {
@@ -202,13 +200,17 @@ pub fn connect(settings: &PoolSettings) -> Result<DbPool, StorageError> {
     }
     drop(conn);
     let sqlite_writer = match settings.url {
-        DatabaseUrl::Sqlite(_) => Some(Arc::new(tokio::sync::Semaphore::new(1))),
+        // A write waits in the writer's queue at most as long as a request
+        // waits for a pooled connection.
+        DatabaseUrl::Sqlite(_) => Some(Arc::new(GroupCommit::start(
+            connections.clone(),
+            settings.checkout_timeout,
+        )?)),
         DatabaseUrl::Postgres(_) => None,
     };
     Ok(DbPool {
         connections,
         sqlite_writer,
-        checkout_timeout: settings.checkout_timeout,
     })
 }
 
@@ -249,68 +251,22 @@ where
     .map_err(|e| E::from(StorageError::unexpected(e)))?
 }
 
-/// Like [`run`], for work that writes. On SQLite the writers of this
-/// process take turns (FIFO, see the module doc) and each runs in one
-/// `BEGIN IMMEDIATE` transaction: `f`'s own transactions become savepoints
-/// inside it, and an `Err` from `f` rolls everything back. Waiting for the
-/// turn is bounded by the checkout timeout (then 503, as for a checkout).
-/// On PostgreSQL it is exactly [`run`].
+/// Like [`run`], for work that writes. On SQLite the write is handed to the
+/// writer thread (see `group_commit`): it runs in a savepoint of a `BEGIN
+/// IMMEDIATE` transaction shared with the writes queued beside it, and its
+/// result comes back once that transaction has committed. `f`'s own
+/// transactions nest as savepoints; an `Err` from `f` rolls back `f`'s
+/// writes only. Waiting in the queue is bounded by the checkout timeout
+/// (then 503, as for a checkout). On PostgreSQL it is exactly [`run`].
 pub async fn write<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
     E: From<StorageError> + Send + 'static,
 {
-    let Some(queue) = &pool.sqlite_writer else {
-        return run(pool, f).await;
-    };
-    let turn = tokio::time::timeout(pool.checkout_timeout, Arc::clone(queue).acquire_owned())
-        .await
-        .map_err(|elapsed| E::from(StorageError::Unavailable(Box::new(elapsed))))?
-        .map_err(|closed| E::from(StorageError::unexpected(closed)))?;
-    let pool = pool.clone();
-    tokio::task::spawn_blocking(move || {
-        // Held until the transaction has committed or rolled back, even if
-        // the request that queued it has gone away.
-        let _turn = turn;
-        let mut conn = pool.get().map_err(StorageError::from)?;
-        immediate_transaction(&mut conn, f)
-    })
-    .await
-    .map_err(|e| E::from(StorageError::unexpected(e)))?
-}
-
-/// Runs `f` inside `BEGIN IMMEDIATE` on a SQLite connection (plain `f` on
-/// PostgreSQL). The transaction is begun on the inner SQLite connection,
-/// whose transaction state `DbConnection` shares, so nested
-/// `conn.transaction` calls in `f` become savepoints.
-fn immediate_transaction<T, E>(
-    conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
-) -> Result<T, E>
-where
-    E: From<StorageError>,
-{
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return f(conn);
-    };
-    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
-        .map_err(StorageError::from)?;
-    let result = f(conn);
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return result;
-    };
-    match result {
-        // A failed COMMIT is rolled back by the transaction manager.
-        Ok(value) => AnsiTransactionManager::commit_transaction(sqlite)
-            .map(|()| value)
-            .map_err(|e| E::from(StorageError::from(e))),
-        Err(err) => {
-            if let Err(rollback) = AnsiTransactionManager::rollback_transaction(sqlite) {
-                log::error!("rollback failed: {rollback}");
-            }
-            Err(err)
-        }
+    match &pool.sqlite_writer {
+        Some(writer) => writer.write(f).await,
+        None => run(pool, f).await,
     }
 }
 

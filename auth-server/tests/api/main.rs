@@ -28,3 +28,4 @@ mod storage;
 mod throttling;
 mod token_endpoint;
 mod token_lifecycle;
+mod writes;
