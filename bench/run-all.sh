@@ -61,7 +61,9 @@ fi
 
 # --- micro-benchmarks -----------------------------------------------------------
 step "building the release binaries and benchmarks"
-cargo build --release -p auth-server -p resource-server -p e2e-tests --bin loadgen
+# Two commands: `--bin loadgen` would limit the first to that one binary.
+cargo build --release -p auth-server -p resource-server --bins
+cargo build --release -p e2e-tests --bin loadgen
 cargo bench --no-run -p auth-server --bench tokens --bench storage
 cargo bench --no-run -p resource-server --bench verify_cached
 

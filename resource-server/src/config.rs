@@ -76,6 +76,10 @@ pub struct Config {
         value_parser = crate::cors::parse_origin
     )]
     pub cors_origins: Vec<String>,
+
+    /// HTTP worker threads [default: the cores this process may run on].
+    #[arg(long, env = "RESOURCE_HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
 }
 
 impl Config {

@@ -86,7 +86,7 @@ impl Application {
         if !cors_origins.is_empty() {
             info!("CORS: allowing {}", cors_origins.join(", "));
         }
-        let server = HttpServer::new(move || {
+        let mut server = HttpServer::new(move || {
             // `dyn TokenVerifier` is not `Send`, so each worker makes its own
             // `Data` handle to the one shared cache.
             let verifier: Arc<dyn TokenVerifier> = app_cache.clone();
@@ -119,10 +119,12 @@ impl Application {
         .map_err(|source| StartupError::Bind {
             addr: config.bind,
             source,
-        })?
+        })?;
+        if let Some(workers) = config.http_workers {
+            server = server.workers(workers.max(1));
+        }
         // In-flight requests are short; do not hold a SIGTERM for 30 s.
-        .shutdown_timeout(5)
-        .run();
+        let server = server.shutdown_timeout(5).run();
         Ok(Self {
             addr,
             server,

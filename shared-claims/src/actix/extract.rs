@@ -59,14 +59,14 @@ impl FromRequest for Authenticated {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let realm = realm(req);
+        let realm = Realm::of(req);
         let token = bearer_token(req);
         let verifier = req.app_data::<web::Data<dyn TokenVerifier>>().cloned();
         Box::pin(async move {
             authenticate(token, verifier)
                 .await
                 .map(Self)
-                .map_err(|e| e.with_realm(realm))
+                .map_err(|e| e.with_realm(realm.name()))
         })
     }
 }
@@ -96,11 +96,33 @@ async fn authenticate(
 
 /// The realm from `web::Data<BearerConfig>` (or a bare `BearerConfig` in
 /// `app_data`), else [`DEFAULT_REALM`].
-fn realm(req: &HttpRequest) -> String {
-    req.app_data::<web::Data<BearerConfig>>()
-        .map(|c| c.realm.clone())
-        .or_else(|| req.app_data::<BearerConfig>().map(|c| c.realm.clone()))
-        .unwrap_or_else(|| DEFAULT_REALM.to_owned())
+/// Where the realm of a challenge comes from. Only a refusal needs the name,
+/// so the accepted path keeps a handle (a reference count) instead of
+/// copying the string for every request.
+enum Realm {
+    Configured(web::Data<BearerConfig>),
+    Named(String),
+    Default,
+}
+
+impl Realm {
+    fn of(req: &HttpRequest) -> Self {
+        if let Some(config) = req.app_data::<web::Data<BearerConfig>>() {
+            Self::Configured(config.clone())
+        } else if let Some(config) = req.app_data::<BearerConfig>() {
+            Self::Named(config.realm.clone())
+        } else {
+            Self::Default
+        }
+    }
+
+    fn name(self) -> String {
+        match self {
+            Self::Configured(config) => config.realm.clone(),
+            Self::Named(realm) => realm,
+            Self::Default => DEFAULT_REALM.to_owned(),
+        }
+    }
 }
 
 /// A scope a route requires, named by a marker type so the requirement is
@@ -163,11 +185,11 @@ impl<S: RequiredScope + 'static> FromRequest for Scoped<S> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let authenticated = Authenticated::from_request(req, payload);
-        let realm = realm(req);
+        let realm = Realm::of(req);
         Box::pin(async move {
             let auth = authenticated.await?;
             auth.require_scope(S::SCOPE)
-                .map_err(|e| e.with_realm(realm))?;
+                .map_err(|e| e.with_realm(realm.name()))?;
             Ok(Self(auth.0, PhantomData))
         })
     }

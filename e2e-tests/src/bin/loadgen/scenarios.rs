@@ -244,10 +244,16 @@ pub fn run_all(settings: &Settings) -> Result<Value> {
     // parent's CPU set, and the servers size their worker and hash pools
     // by the cores they see, which must be the machine's.
     let auth = Auth::start(None, &[])?;
-    let api = ResourceServer::builder(&auth.server)
+    // The resource server is pinned to one core below, so it gets one HTTP
+    // worker, as it would on a one-core host: a second worker on the same
+    // core only adds context switches (to both routes compared in 1a).
+    let mut api = ResourceServer::builder(&auth.server)
         .leeway(None)
-        .env("RUST_LOG", "warn")
-        .start()?;
+        .env("RUST_LOG", "warn");
+    if pin {
+        api = api.arg("--http-workers").arg("1");
+    }
+    let api = api.start()?;
     // The same with one pooled connection: SQLite has one writer at a time
     // anyway, and writers queueing on the pool wait on a condition variable,
     // while writers queueing inside SQLite poll with sleeps.
