@@ -17,6 +17,10 @@ pub enum ApiError {
     /// `invalid_request`).
     #[error("{0}")]
     InvalidRequest(&'static str),
+    /// The body is over the JSON limit: still `invalid_request`, but with
+    /// 413 so a client knows that resending it as is cannot succeed.
+    #[error("the body is too large")]
+    PayloadTooLarge,
     /// The note text is out of bounds.
     #[error(transparent)]
     InvalidNote(#[from] NoteTextError),
@@ -36,7 +40,9 @@ impl ApiError {
     /// The RFC-style error code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidRequest(_) | Self::InvalidNote(_) => "invalid_request",
+            Self::InvalidRequest(_) | Self::InvalidNote(_) | Self::PayloadTooLarge => {
+                "invalid_request"
+            }
             Self::Store(StoreError::SubjectFull(_)) => "note_limit_reached",
             Self::Store(StoreError::StoreFull) => "storage_full",
         }
@@ -47,6 +53,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::InvalidRequest(_) | Self::InvalidNote(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             // The request is fine; the caller's quota is not.
             Self::Store(StoreError::SubjectFull(_)) => StatusCode::CONFLICT,
             Self::Store(StoreError::StoreFull) => StatusCode::INSUFFICIENT_STORAGE,
@@ -67,7 +74,7 @@ pub fn json_error(error: &JsonPayloadError) -> ApiError {
     ApiError::InvalidRequest(match error {
         JsonPayloadError::ContentType => "the body must be application/json",
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            "the body is too large"
+            return ApiError::PayloadTooLarge;
         }
         JsonPayloadError::Deserialize(_) => {
             "the body must be a JSON object with a string member \"text\""
@@ -89,6 +96,13 @@ mod tests {
             assert_eq!(error.status_code(), StatusCode::BAD_REQUEST);
             assert_eq!(error.code(), "invalid_request");
         }
+    }
+
+    #[test]
+    fn an_oversized_body_maps_to_413_invalid_request() {
+        let error = json_error(&JsonPayloadError::Overflow { limit: 1 });
+        assert_eq!(error.status_code(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(error.code(), "invalid_request");
     }
 
     #[test]

@@ -254,6 +254,24 @@ async fn bad_note_bodies_are_400_invalid_request_never_500() {
 }
 
 #[actix_web::test]
+async fn an_oversized_note_body_is_413_invalid_request_as_json() {
+    let key = TestKey::new("k1", 1);
+    let (_jwks, app) = ready_app(&key).await;
+    let token = key.sign(&claims("alice", "notes:write"));
+    // Over the 16 KiB JSON limit, so refused before it is parsed.
+    let huge = json!({ "text": "x".repeat(17 * 1024) }).to_string();
+
+    let response = app
+        .post_raw("/api/notes", &token, "application/json", &huge)
+        .await;
+
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(body["error_description"], "the body is too large");
+}
+
+#[actix_web::test]
 async fn the_text_limit_counts_characters_not_bytes() {
     let key = TestKey::new("k1", 1);
     let (_jwks, app) = ready_app(&key).await;

@@ -74,7 +74,7 @@ impl FromRequest for FormBody {
 
 /// Parses an `application/x-www-form-urlencoded` body, refusing OAuth
 /// parameters in the URL query.
-pub(super) fn read_form(req: &HttpRequest, body: &[u8]) -> Result<Form, OAuthError> {
+fn read_form(req: &HttpRequest, body: &[u8]) -> Result<Form, OAuthError> {
     if !token::is_form_urlencoded(req) {
         return Err(OAuthError::new(
             ErrorCode::InvalidRequest,

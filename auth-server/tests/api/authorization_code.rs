@@ -56,6 +56,7 @@ http_on_both_backends!(
     repeated_wrong_passwords_on_the_login_page_are_throttled,
     the_login_form_needs_its_csrf_token,
     requests_that_cannot_be_trusted_get_a_page,
+    an_oversized_login_form_gets_the_413_page,
     bad_requests_go_back_to_the_client_with_the_rfc_error,
     the_user_may_cancel,
 );
@@ -618,6 +619,38 @@ async fn requests_that_cannot_be_trusted_get_a_page(db: TestDb) {
         assert_eq!(headers["referrer-policy"], "no-referrer");
         assert_eq!(headers["cache-control"], "no-store");
     }
+}
+
+async fn an_oversized_login_form_gets_the_413_page(db: TestDb) {
+    let flow = spawn(db).await;
+    let (_, challenge) = pkce();
+    let form = flow.login_form(&challenge).await;
+    // Over the 16 KiB form limit the token endpoint also applies.
+    let huge = "a".repeat(17 * 1024);
+    let response = flow
+        .post_login(
+            &[
+                ("request_id", form.request_id.as_str()),
+                ("csrf_token", form.csrf_token.as_str()),
+                ("username", "alice"),
+                ("password", huge.as_str()),
+            ],
+            Some(&form.cookie),
+        )
+        .await;
+    assert_eq!(response.status(), 413);
+    let headers = response.headers();
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'"));
+    assert!(response.text().await.unwrap().contains("too large"));
+    // The pending request was not touched: the genuine form still works.
+    redirect_params(&flow.submit(&form, "alice", PASSWORD).await, SPA_CB);
 }
 
 async fn bad_requests_go_back_to_the_client_with_the_rfc_error(db: TestDb) {

@@ -108,6 +108,7 @@ fn document() -> Value {
                         "201": { "description": "The stored note", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Note" } } } },
                         "400": { "description": "`invalid_request`: not a JSON object with 1 to 1000 characters of `text`", "content": { "application/json": { "schema": error } } },
                         "409": { "description": "`note_limit_reached`", "content": { "application/json": { "schema": error } } },
+                        "413": { "description": "`invalid_request`: the body is over 16 KiB", "content": { "application/json": { "schema": error } } },
                         "507": { "description": "`storage_full`", "content": { "application/json": { "schema": error } } }
                     }), bearer_errors), forbidden)
                 }

@@ -8,8 +8,9 @@ mod page;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
+use super::form_endpoint::FormBody;
 use crate::authorize::{
     self, AuthorizationCode, AuthorizeErrorCode, CODE_TTL, CsrfToken, ErrorRedirect,
     PENDING_REQUEST_TTL, Rejection,
@@ -18,6 +19,7 @@ use crate::clock;
 use crate::domain::Password;
 use crate::form::Form;
 use crate::grants::{self, GrantError};
+use crate::oauth_error::OAuthError;
 use crate::report::Chain;
 use crate::startup::AppState;
 use crate::storage::authorization_codes::{self, CodeRow};
@@ -94,12 +96,30 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
 
 /// Handles the login form: checks the CSRF token, then the password, and
 /// on success redirects to the client with a fresh code.
-pub async fn login(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
-    let Ok(mut form) = super::form_endpoint::read_form(&req, &body) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The sign-in form could not be read.",
-        );
+///
+/// The body is read by the token endpoint's extractor ([`FormBody`]), so
+/// the size limit and form rules are the same; its errors are OAuth JSON,
+/// which a browser cannot use, so they become the HTML error page here
+/// (keeping 413 for a body over the limit instead of actix's plain text).
+pub async fn login(
+    req: HttpRequest,
+    body: Result<FormBody, OAuthError>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let mut form = match body {
+        Ok(FormBody(form)) => form,
+        Err(err) if err.status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The sign-in form is too large.",
+            );
+        }
+        Err(_) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "The sign-in form could not be read.",
+            );
+        }
     };
     let Some(request_id) = form.take("request_id") else {
         return error_page(StatusCode::BAD_REQUEST, "The sign-in form is incomplete.");
