@@ -151,6 +151,8 @@ def main():
               f"{argon_raw:.1f} hashes/s (runs: {', '.join(f'{x:.1f}' for x in lg['argon2id_raw']['runs_hashes_per_s'])}).",
               f"Memory (KiB): {json.dumps(mem)}.", f"Load settings: {json.dumps(lg['settings'])}."]
 
+    lines += soak_lines()
+
     summary = "\n".join(lines) + "\n"
     with open(os.path.join(RESULTS, "summary.md"), "w") as f:
         f.write(summary)
@@ -159,6 +161,29 @@ def main():
                    "argon2id_raw_per_s": argon_raw, "memory_kib": mem}, f, indent=2)
     print(summary)
     chart(load)
+
+
+def soak_lines():
+    """The soak's table, when bench/results/soak.json exists."""
+    path = os.path.join(RESULTS, "soak.json")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        soak = json.load(f)
+    lines = ["", f"## Soak ({soak['seconds']:.0f} s of mixed load, every answer checked)", "",
+             "| workload | requests | req/s | p99 | unexpected answers |", "|---|---:|---:|---:|---:|"]
+    for w in soak["workloads"]:
+        lines.append(f"| {w['name']} | {w['requests']:,} | {w['rps']:,.0f} | {fmt_us(w['p99_us'])} | {w['errors']} |")
+    lines.append("")
+    for server in ("auth-server", "resource-server"):
+        m = soak["memory"][server]
+        samples = ", ".join(f"{kib / 1024:.1f}" for kib in m["rss_kib_per_window"])
+        lines.append(f"- {server} RSS per {soak['window_s']} s window (MiB): {samples}; "
+                     f"growth over the last third {m['growth_last_third_kib'] / 1024:+.1f} MiB "
+                     f"({'flat' if m['flat'] else '**growing**'}).")
+    lines.append(f"- Verdict: {'passed' if soak['passed'] else '**failed**'} "
+                 f"({soak['errors']} unexpected answers).")
+    return lines
 
 
 def chart(load):

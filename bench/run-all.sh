@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reruns every benchmark of BENCHMARKS.md and regenerates its tables and chart:
-#   bench/run-all.sh                  # 3 runs of everything (about 15 minutes)
-#   RUNS=1 DURATION=3 bench/run-all.sh  # a quick smoke run
+#   bench/run-all.sh                  # 3 runs of everything, then a 3-minute soak (about 25 minutes)
+#   RUNS=1 DURATION=3 SOAK=0 bench/run-all.sh  # a quick smoke run (no soak)
 # Installs what it needs when missing (wrk, util-linux taskset, matplotlib),
 # starts the local PostgreSQL cluster if there is one (as .ci/run does), runs
 # the criterion micro-benchmarks RUNS times, then the load benchmark
@@ -13,6 +13,7 @@ RUNS="${RUNS:-3}"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
 CHAINS="${CHAINS:-16}"
+SOAK="${SOAK:-180}"  # seconds of mixed load after the benchmarks; 0 skips it
 OUT=bench/results
 mkdir -p "$OUT" docs
 
@@ -81,6 +82,14 @@ cargo run -q --release -p e2e-tests --bin loadgen -- \
   --out "$OUT/loadgen.json"
 
 echo "load after the load benchmark: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+
+# --- soak -----------------------------------------------------------------------
+if [ "$SOAK" -gt 0 ]; then
+  step "soak: ${SOAK}s of mixed load, every answer checked, memory sampled"
+  cargo run -q --release -p e2e-tests --bin loadgen -- --soak "$SOAK" --out "$OUT/soak.json"
+else
+  rm -f "$OUT/soak.json"  # no stale soak in the report
+fi
 
 # --- report -----------------------------------------------------------------------
 step "report"

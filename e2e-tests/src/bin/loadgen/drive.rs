@@ -14,6 +14,10 @@ use hdrhistogram::Histogram;
 
 use crate::http::{Connection, Response};
 
+/// How long one request may take before it counts as failed (the
+/// connection is then dropped and reopened).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// When a run stops.
 #[derive(Debug, Clone, Copy)]
 pub enum Until {
@@ -80,7 +84,15 @@ pub async fn run<S>(
                     break;
                 };
                 let sent = Instant::now();
-                let result = conn.send(&request).await;
+                // A request that never completes is a failure, not a hang.
+                let result = match tokio::time::timeout(REQUEST_TIMEOUT, conn.send(&request)).await
+                {
+                    Ok(result) => result,
+                    Err(_) => {
+                        conn.reset();
+                        Err(anyhow::anyhow!("no answer in {REQUEST_TIMEOUT:?}"))
+                    }
+                };
                 let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
                 histogram.borrow_mut().saturating_record(micros.max(1));
                 let ok = match &result {

@@ -42,6 +42,12 @@ impl Connection {
         result
     }
 
+    /// Drops the connection (say, after a request was abandoned halfway):
+    /// the next request opens a new one.
+    pub fn reset(&mut self) {
+        self.stream = None;
+    }
+
     async fn exchange(&mut self, request: &[u8]) -> Result<Response> {
         if self.stream.is_none() {
             let stream = TcpStream::connect(self.addr)

@@ -19,7 +19,12 @@
 //! tables and chart of BENCHMARKS.md. Run it with `bench/run-all.sh`.
 //!
 //! Flags: `--duration SECS` (10), `--runs N` (3), `--connections N` (32),
-//! `--chains N` (16), `--out PATH`, `--no-pin`.
+//! `--chains N` (16), `--out PATH` (`bench/results/loadgen.json`),
+//! `--no-pin`.
+//!
+//! `--soak SECS` runs the soak of [`soak`] instead: minutes of mixed load,
+//! every answer checked, memory sampled (`--out` defaults to
+//! `bench/results/soak.json`).
 
 // Progress goes to stderr so stdout stays free; this is a command-line tool.
 #![allow(clippy::print_stderr)]
@@ -27,6 +32,7 @@
 mod drive;
 mod http;
 mod scenarios;
+mod soak;
 mod system;
 
 use std::path::PathBuf;
@@ -41,8 +47,9 @@ pub struct Settings {
     pub runs: usize,
     pub connections: usize,
     pub chains: usize,
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     pub pin: bool,
+    pub soak: Option<Duration>,
 }
 
 impl Settings {
@@ -52,8 +59,9 @@ impl Settings {
             runs: 3,
             connections: 32,
             chains: 16,
-            out: PathBuf::from("bench/results/loadgen.json"),
+            out: None,
             pin: true,
+            soak: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -63,11 +71,13 @@ impl Settings {
                 "--runs" => settings.runs = value()?.parse()?,
                 "--connections" => settings.connections = value()?.parse()?,
                 "--chains" => settings.chains = value()?.parse()?,
-                "--out" => settings.out = PathBuf::from(value()?),
+                "--out" => settings.out = Some(PathBuf::from(value()?)),
+                "--soak" => settings.soak = Some(Duration::from_secs(value()?.parse()?)),
                 "--no-pin" => settings.pin = false,
                 "--help" | "-h" => {
                     println!(
-                        "loadgen [--duration SECS] [--runs N] [--connections N] [--chains N] [--out PATH] [--no-pin]"
+                        "loadgen [--duration SECS] [--runs N] [--connections N] [--chains N] [--out PATH] [--no-pin]\n\
+                         loadgen --soak SECS [--out PATH]"
                     );
                     std::process::exit(0);
                 }
@@ -83,12 +93,35 @@ impl Settings {
 
 fn main() -> Result<()> {
     let settings = Settings::from_args()?;
-    let results = scenarios::run_all(&settings)?;
-    if let Some(dir) = settings.out.parent() {
+    match settings.soak {
+        None => {
+            let results = scenarios::run_all(&settings)?;
+            write(&settings, "loadgen.json", &results)
+        }
+        Some(length) => {
+            // The report is written whether or not the soak passed: a
+            // failed soak's answers are what one needs to read.
+            let mut report = None;
+            let outcome = soak::run(length, &mut report);
+            if let Some(report) = &report {
+                write(&settings, "soak.json", report)?;
+            }
+            outcome
+        }
+    }
+}
+
+/// Writes `results` to `--out`, or to `bench/results/DEFAULT_NAME`.
+fn write(settings: &Settings, default_name: &str, results: &serde_json::Value) -> Result<()> {
+    let out = settings
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("bench/results").join(default_name));
+    if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&settings.out, serde_json::to_string_pretty(&results)?)
-        .with_context(|| format!("writing {}", settings.out.display()))?;
-    eprintln!("results written to {}", settings.out.display());
+    std::fs::write(&out, serde_json::to_string_pretty(results)?)
+        .with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("results written to {}", out.display());
     Ok(())
 }

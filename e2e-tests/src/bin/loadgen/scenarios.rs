@@ -18,7 +18,7 @@ use crate::system;
 const USER: &str = "bench-user";
 const PASSWORD: &str = "correct horse battery staple";
 /// The public first-party client: password and refresh grants.
-const APP: &str = "bench-app";
+pub(crate) const APP: &str = "bench-app";
 /// The confidential client of the client_credentials grant.
 const SERVICE: &str = "bench-service";
 const AUDIENCE: &str = "resource-server";
@@ -36,15 +36,16 @@ const OVERLOAD_CONNECTIONS: usize = 96;
 const OVERLOAD_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A deployment under test: an auth server with our user and clients.
-struct Auth {
-    server: AuthServer,
-    addr: SocketAddr,
-    host: String,
-    basic: String,
+pub(crate) struct Auth {
+    pub(crate) server: AuthServer,
+    pub(crate) addr: SocketAddr,
+    pub(crate) host: String,
+    /// `bench-service`'s Basic credentials (base64).
+    pub(crate) basic: String,
 }
 
 impl Auth {
-    fn start(database: Option<Database>, args: &[&str]) -> Result<Self> {
+    pub(crate) fn start(database: Option<Database>, args: &[&str]) -> Result<Self> {
         let mut builder = AuthServer::builder()
             .env("RUST_LOG", "warn")
             // The access TTL outlives the whole benchmark.
@@ -86,7 +87,7 @@ impl Auth {
         })
     }
 
-    fn client_credentials_request(&self) -> Vec<u8> {
+    pub(crate) fn client_credentials_request(&self) -> Vec<u8> {
         http::post_form(
             &self.host,
             "/oauth/token",
@@ -95,7 +96,7 @@ impl Auth {
         )
     }
 
-    fn password_request(&self) -> Vec<u8> {
+    pub(crate) fn password_request(&self) -> Vec<u8> {
         http::post_form(
             &self.host,
             "/oauth/token",
@@ -107,7 +108,7 @@ impl Auth {
         )
     }
 
-    fn refresh_request(&self, token: &str) -> Vec<u8> {
+    pub(crate) fn refresh_request(&self, token: &str) -> Vec<u8> {
         http::post_form(
             &self.host,
             "/oauth/token",
@@ -116,8 +117,28 @@ impl Auth {
         )
     }
 
+    /// RFC 7009 revocation of `token` by the public client `bench-app`.
+    pub(crate) fn revoke_request(&self, token: &str) -> Vec<u8> {
+        http::post_form(
+            &self.host,
+            "/oauth/revoke",
+            "",
+            &format!("token={token}&client_id={APP}"),
+        )
+    }
+
+    /// RFC 7662 introspection of `token` by the confidential `bench-service`.
+    pub(crate) fn introspect_request(&self, token: &str) -> Vec<u8> {
+        http::post_form(
+            &self.host,
+            "/oauth/introspect",
+            &format!("Authorization: Basic {}\r\n", self.basic),
+            &format!("token={token}"),
+        )
+    }
+
     /// `n` fresh refresh tokens, one per login: the heads of `n` chains.
-    async fn chains(&self, n: usize) -> Result<Vec<String>> {
+    pub(crate) async fn chains(&self, n: usize) -> Result<Vec<String>> {
         let mut conn = Connection::new(self.addr);
         let mut heads = Vec::with_capacity(n);
         for _ in 0..n {
@@ -131,7 +152,7 @@ impl Auth {
 }
 
 /// `http://127.0.0.1:PORT` → its socket address and `Host` value.
-fn address(url: &str) -> Result<(SocketAddr, String)> {
+pub(crate) fn address(url: &str) -> Result<(SocketAddr, String)> {
     let host = url
         .strip_prefix("http://")
         .context("server URL is not http://")?
@@ -141,7 +162,7 @@ fn address(url: &str) -> Result<(SocketAddr, String)> {
 
 /// A string member of a 200 JSON response. The first refusal of the
 /// process is printed, so a failing scenario says why.
-fn field(response: &Response, name: &str) -> Option<String> {
+pub(crate) fn field(response: &Response, name: &str) -> Option<String> {
     if response.status != 200 {
         static SHOWN: std::sync::Once = std::sync::Once::new();
         SHOWN.call_once(|| {
@@ -429,7 +450,7 @@ pub fn run_all(settings: &Settings) -> Result<Value> {
     }))
 }
 
-fn memory(pid: u32) -> Result<Value> {
+pub(crate) fn memory(pid: u32) -> Result<Value> {
     let (hwm, rss) = system::memory_kib(pid)?;
     Ok(json!({ "vm_hwm": hwm, "vm_rss": rss }))
 }
