@@ -43,10 +43,12 @@ const FRESH_TOKENS: usize = 10_000;
 /// Unexpected answers kept per workload, for the report.
 const FAILURES_KEPT: usize = 5;
 /// Growth of resident memory over the last third of the run that still
-/// counts as flat: allocator noise and argon2's 19 MiB per hash in flight
-/// (the larger of the two bounds applies).
+/// counts as flat (the larger of the two bounds applies). The resource
+/// server's RSS swings by about 4 MiB as its verified-token cache fills and
+/// sweeps, so the floor sits above that; a leak of even 100 bytes per
+/// request passes it within seconds at these rates.
 const FLAT_FRACTION: f64 = 0.10;
-const FLAT_KIB: u64 = 4 * 1024;
+const FLAT_KIB: u64 = 8 * 1024;
 
 /// Counters of one workload over the whole soak.
 struct Tally {
