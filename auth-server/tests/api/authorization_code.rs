@@ -607,18 +607,24 @@ async fn requests_that_cannot_be_trusted_get_a_page(db: TestDb) {
         let response = flow.authorize(&params).await;
         assert_eq!(response.status(), 400, "{extra:?}");
         assert!(response.headers().get("location").is_none());
-        let headers = response.headers();
-        assert!(
-            headers["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
-        let csp = headers["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
-        assert_eq!(headers["referrer-policy"], "no-referrer");
-        assert_eq!(headers["cache-control"], "no-store");
+        assert_is_secured_page(&response);
     }
+}
+
+/// An HTML page with the headers every page of ours carries: a locked-down
+/// CSP, no referrer, not stored.
+fn assert_is_secured_page(response: &reqwest::Response) {
+    let headers = response.headers();
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["cache-control"], "no-store");
 }
 
 async fn an_oversized_login_form_gets_the_413_page(db: TestDb) {
@@ -639,15 +645,7 @@ async fn an_oversized_login_form_gets_the_413_page(db: TestDb) {
         )
         .await;
     assert_eq!(response.status(), 413);
-    let headers = response.headers();
-    assert!(
-        headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    let csp = headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("default-src 'none'"));
+    assert_is_secured_page(&response);
     assert!(response.text().await.unwrap().contains("too large"));
     // The pending request was not touched: the genuine form still works.
     redirect_params(&flow.submit(&form, "alice", PASSWORD).await, SPA_CB);
