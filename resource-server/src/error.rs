@@ -68,19 +68,22 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Turns actix's JSON extractor failures into `invalid_request`. The
-/// descriptions are ours: serde's messages echo parts of the input back.
+/// Turns actix's JSON extractor failures into `invalid_request` (413 for
+/// a body over the limit). The descriptions are ours: serde's messages echo
+/// parts of the input back.
 pub fn json_error(error: &JsonPayloadError) -> ApiError {
-    ApiError::InvalidRequest(match error {
-        JsonPayloadError::ContentType => "the body must be application/json",
+    match error {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            return ApiError::PayloadTooLarge;
+            ApiError::PayloadTooLarge
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::InvalidRequest("the body must be application/json")
         }
         JsonPayloadError::Deserialize(_) => {
-            "the body must be a JSON object with a string member \"text\""
+            ApiError::InvalidRequest("the body must be a JSON object with a string member \"text\"")
         }
-        _ => "the body could not be read",
-    })
+        _ => ApiError::InvalidRequest("the body could not be read"),
+    }
 }
 
 #[cfg(test)]
